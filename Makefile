@@ -1,0 +1,37 @@
+# The two commands a new user needs: `make run` and `make test`.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint openapi token bench-journey clean
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(PY) -m services.run
+
+test: $(STAMP)
+	$(VENV)/bin/ruff check services tests bench
+	$(VENV)/bin/ruff format --check services tests bench
+	$(VENV)/bin/mypy services
+	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check --fix services tests bench
+	$(VENV)/bin/ruff format services tests bench
+
+openapi: $(STAMP)
+	$(PY) -m services.common.export_openapi
+
+token: $(STAMP)
+	$(PY) -m services.common.auth $(ARGS)
+
+bench-journey: $(STAMP)
+	$(PY) bench/journey_writes.py
+
+clean:
+	rm -rf $(VENV) data

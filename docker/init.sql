@@ -1,0 +1,3 @@
+CREATE DATABASE referral;
+CREATE DATABASE journey;
+CREATE DATABASE reporting;

@@ -1,0 +1,95 @@
+"""The event feed: the public, ordered, paged contract every follower depends on."""
+
+from datetime import date, datetime
+from enum import Enum
+from typing import Any
+from uuid import UUID, uuid5
+
+from eventsourcing.application import Application
+from pydantic import BaseModel, Field
+
+# Attributes every stored event has that the feed item carries in its own fields.
+ENVELOPE = {"originator_id", "originator_version", "timestamp", "originator_topic", "on", "by"}
+
+
+class RecordedBy(BaseModel):
+    organisation: str
+    user: str
+
+
+class FeedItem(BaseModel):
+    """One recorded event. `position` is strictly increasing but may have gaps."""
+
+    position: int = Field(description="Position in this service's feed; page with after=.")
+    event_id: UUID = Field(description="Stable id of the event (same on every read).")
+    type: str = Field(description="Stable event type name, e.g. ReferralAccepted.")
+    aggregate_type: str = Field(description="What the event happened to, e.g. Referral.")
+    aggregate_id: UUID
+    version: int = Field(description="The aggregate's version after this event (1 = created).")
+    business_date: date = Field(description="The date it happened in the world.")
+    recorded_at: datetime = Field(description="When it was recorded (UTC).")
+    recorded_by: RecordedBy | None
+    data: dict[str, Any] = Field(description="The event's own fields as plain JSON.")
+
+
+class FeedPage(BaseModel):
+    items: list[FeedItem]
+    after: int = Field(description="This page holds items with position > after.")
+    next_after: int = Field(description="Pass as ?after= to get the next page.")
+    last_position: int = Field(description="Highest position recorded when the page was read.")
+    has_more: bool = Field(description="True when items exist after this page.")
+
+
+def plain(value: Any) -> Any:
+    """Domain values as plain JSON values."""
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [plain(v) for v in value]
+    return value
+
+
+def event_id(aggregate_id: UUID, version: int) -> UUID:
+    return uuid5(aggregate_id, str(version))
+
+
+def read_feed(app: Application[Any], after: int, limit: int) -> FeedPage:
+    notifications = app.recorder.select_notifications(
+        start=after, limit=limit + 1, inclusive_of_start=False
+    )
+    has_more = len(notifications) > limit
+    items = []
+    for notification in notifications[:limit]:
+        event = app.mapper.to_domain_event(notification)
+        attributes = vars(event)
+        aggregate_type, _, type_name = notification.topic.rpartition(":")[2].rpartition(".")
+        by = attributes.get("by")
+        items.append(
+            FeedItem(
+                position=notification.id,
+                event_id=event_id(event.originator_id, event.originator_version),
+                type=type_name,
+                aggregate_type=aggregate_type,
+                aggregate_id=event.originator_id,
+                version=event.originator_version,
+                business_date=attributes["on"],
+                recorded_at=attributes["timestamp"],
+                recorded_by=RecordedBy(**by) if by else None,
+                data={k: plain(v) for k, v in attributes.items() if k not in ENVELOPE},
+            )
+        )
+    last_position = app.recorder.max_notification_id() or 0
+    next_after = items[-1].position if items else max(after, 0)
+    return FeedPage(
+        items=items,
+        after=after,
+        next_after=next_after,
+        last_position=last_position,
+        has_more=has_more,
+    )

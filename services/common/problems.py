@@ -1,0 +1,161 @@
+"""RFC 9457 problem+json: the only shape an error leaves our services in."""
+
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+PROBLEM_TYPE_BASE = "https://treatment-journeys.example/problems/"
+MEDIA_TYPE = "application/problem+json"
+
+log = logging.getLogger(__name__)
+
+
+class Problem(Exception):
+    """An error that already knows its HTTP answer (used by the shared plumbing)."""
+
+    def __init__(self, status: int, slug: str, title: str, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.status, self.slug, self.title, self.detail, self.extra = (
+            status,
+            slug,
+            title,
+            detail,
+            extra,
+        )
+        self.headers: dict[str, str] | None = None
+
+
+def problem_response(
+    status: int,
+    slug: str,
+    title: str,
+    detail: str,
+    headers: Mapping[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    body = {"type": PROBLEM_TYPE_BASE + slug, "title": title, "status": status, "detail": detail}
+    body.update(extra)
+    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+
+
+def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    errors = []
+    for error in exc.errors():
+        location = [str(part) for part in error.get("loc", ())]
+        errors.append({"field": ".".join(location), "message": error.get("msg", "invalid")})
+    return errors
+
+
+def install_problem_handlers(
+    app: FastAPI, domain_errors: Mapping[type[Exception], tuple[int, str]]
+) -> None:
+    """Turn every error into problem+json.
+
+    `domain_errors` maps a service's domain error classes to (status, problem slug); the
+    error's class docstring first line is the title and its message the detail.
+    """
+
+    async def on_problem(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, Problem)
+        return problem_response(
+            exc.status, exc.slug, exc.title, exc.detail, headers=exc.headers, **exc.extra
+        )
+
+    async def on_validation(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        errors = _field_errors(exc)
+        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
+        return problem_response(
+            422, "validation-error", "The request is not valid", detail, errors=errors
+        )
+
+    async def on_http(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        titles = {404: "Not found", 405: "Method not allowed", 401: "Not authenticated"}
+        title = titles.get(exc.status_code, "HTTP error")
+        return problem_response(
+            exc.status_code,
+            title.lower().replace(" ", "-"),
+            title,
+            str(exc.detail),
+            headers=getattr(exc, "headers", None),
+        )
+
+    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return problem_response(
+            500, "internal-error", "Internal error", "The error was logged; nothing was recorded."
+        )
+
+    def on_domain(status: int, slug: str) -> Callable[[Request, Exception], Any]:
+        async def handler(request: Request, exc: Exception) -> JSONResponse:
+            doc = (type(exc).__doc__ or type(exc).__name__).strip().splitlines()[0]
+            return problem_response(status, slug, doc.rstrip("."), str(exc), rule=slug)
+
+        return handler
+
+    app.add_exception_handler(Problem, on_problem)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(Exception, on_unexpected)
+    for error_type, (status, slug) in domain_errors.items():
+        app.add_exception_handler(error_type, on_domain(status, slug))
+
+
+class RequestGuard:
+    """Pure ASGI middleware: bounded bodies (413) and JSON-only writes (415), before routing."""
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        self.app, self.max_body_bytes = app, max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
+        length = headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.max_body_bytes):
+            await self._reject(scope, receive, send, 413)
+            return
+        content_type = headers.get("content-type", "").split(";")[0].strip().lower()
+        if (
+            length != "0"
+            and content_type not in ("application/json", "")
+            and not (content_type.endswith("+json"))
+        ):
+            await self._reject(scope, receive, send, 415)
+            return
+        received = 0
+
+        async def bounded_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_body_bytes:
+                raise Problem(413, "payload-too-large", "Request body too large", self._limit())
+            return message
+
+        await self.app(scope, bounded_receive, send)
+
+    def _limit(self) -> str:
+        return f"Request bodies are limited to {self.max_body_bytes} bytes."
+
+    async def _reject(self, scope: Scope, receive: Receive, send: Send, status: int) -> None:
+        if status == 413:
+            response = problem_response(
+                413, "payload-too-large", "Request body too large", self._limit()
+            )
+        else:
+            response = problem_response(
+                415,
+                "unsupported-media-type",
+                "Unsupported media type",
+                "Send request bodies as application/json.",
+            )
+        await response(scope, receive, send)

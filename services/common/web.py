@@ -1,0 +1,121 @@
+"""What every service's FastAPI app has: problem+json, request limits, auth, /health, /codes."""
+
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any
+
+from eventsourcing.application import Application
+from fastapi import APIRouter, FastAPI, Query, Request
+
+from services.common.auth import CurrentCaller, auth_secret
+from services.common.codes import CODED_LISTS
+from services.common.feed import FeedPage, read_feed
+from services.common.problems import MEDIA_TYPE, RequestGuard, install_problem_handlers
+from services.common.settings import Settings
+
+PROBLEM_SCHEMA = {
+    "type": "object",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string", "format": "uri"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "rule": {"type": "string", "description": "The rule broken, for 409/412/422 answers."},
+        "errors": {
+            "type": "array",
+            "description": "For validation errors: which fields are wrong.",
+            "items": {
+                "type": "object",
+                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+            },
+        },
+    },
+}
+
+
+def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` entries declaring problem+json answers."""
+    descriptions = {
+        401: "Missing, expired or forged bearer token",
+        403: "The caller may not do this",
+        404: "No such record (or not visible to the caller)",
+        409: "A rule or the record's current state forbids this",
+        412: "The record changed since the version given in If-Match",
+        413: "Request body too large",
+        415: "Request body is not JSON",
+        422: "The request is not valid",
+    }
+    return {
+        status: {
+            "description": descriptions.get(status, "Problem"),
+            "content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        for status in statuses
+    }
+
+
+def create_service_app(
+    title: str,
+    description: str,
+    settings: Settings,
+    domain_errors: Mapping[type[Exception], tuple[int, str]],
+) -> FastAPI:
+    app = FastAPI(title=title, description=description, version="1.0.0")
+    app.state.settings = settings
+    app.state.auth_secret = auth_secret(settings)
+    install_problem_handlers(app, domain_errors)
+    app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes)
+
+    base_openapi = app.openapi
+
+    def openapi_with_problem() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = base_openapi()
+            schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = (
+                PROBLEM_SCHEMA
+            )
+            schema["components"]["securitySchemes"] = {
+                "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+            }
+            schema["security"] = [{"bearer": []}]
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi_with_problem  # type: ignore[method-assign]
+    return app
+
+
+def common_router(
+    get_application: Callable[[Request], Application[Any]],
+    health: Callable[[Request], dict[str, Any]] | None = None,
+) -> APIRouter:
+    """/health (open), /codes and /feed (authenticated)."""
+    router = APIRouter()
+
+    @router.get("/health", tags=["service"], openapi_extra={"security": []})
+    def get_health(request: Request) -> dict[str, Any]:
+        status: dict[str, Any] = {"status": "ok"}
+        if health is not None:
+            status.update(health(request))
+        return status
+
+    @router.get("/codes", tags=["service"], responses=problems(401))
+    def get_codes(caller: CurrentCaller) -> dict[str, list[str]]:
+        """Every coded list: sources, modalities, tiers, exit reasons and more."""
+        return {name: [member.value for member in enum] for name, enum in CODED_LISTS.items()}
+
+    @router.get("/feed", tags=["feed"], response_model=FeedPage, responses=problems(401, 422))
+    def get_feed(
+        request: Request,
+        caller: CurrentCaller,
+        after: Annotated[int, Query(ge=0, description="Return items after this position.")] = 0,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> FeedPage:
+        """This service's events in recording order, a page at a time.
+
+        Positions strictly increase but may have gaps; page with `after=next_after` until
+        `has_more` is false. Schema: openapi/feed.schema.json.
+        """
+        return read_feed(get_application(request), after, limit)
+
+    return router

@@ -1,0 +1,241 @@
+"""Clients and referrals: rules in public commands, state changes in @event methods."""
+
+import re
+from datetime import date
+from enum import Enum
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from services.common.codes import (
+    DeclineReason,
+    HandoverKind,
+    PriorityFlag,
+    ReferralSource,
+    Sex,
+    WithdrawalReason,
+)
+
+ADULT_AGE = 18
+OLDEST_PLAUSIBLE_AGE = 110
+POSTCODE_DISTRICT = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]?$")
+
+
+class ReferralError(Exception):
+    """A referral-service rule was broken."""
+
+
+class ClientNotFoundError(ReferralError):
+    """No such client."""
+
+
+class ReferralNotFoundError(ReferralError):
+    """No such referral."""
+
+
+class UnknownClientError(ReferralError):
+    """The referral names a client that is not registered."""
+
+
+class ReferralClosedError(ReferralError):
+    """The referral has already been accepted, declined or withdrawn."""
+
+
+class DateBeforeReferralError(ReferralError):
+    """The date is before the referral date."""
+
+
+class DateInFutureError(ReferralError):
+    """The date is in the future."""
+
+
+class DateBeforeBirthError(ReferralError):
+    """The date is before the client's date of birth."""
+
+
+class HandoverSourceMismatchError(ReferralError):
+    """The handover kind does not match the referral source."""
+
+
+class VersionMismatchError(ReferralError):
+    """The record has changed since the version the caller expected."""
+
+
+class ConcurrentChangeError(ReferralError):
+    """Another change to the same record was saved first; read it again and retry."""
+
+
+class ReferralStatus(Enum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    WITHDRAWN = "withdrawn"
+
+
+def nhs_number_is_valid(nhs_number: str) -> bool:
+    """Ten digits whose last is the modulus-11 check digit of the first nine."""
+    if not re.fullmatch(r"\d{10}", nhs_number):
+        return False
+    total = sum(
+        int(digit) * weight for digit, weight in zip(nhs_number[:9], range(10, 1, -1), strict=True)
+    )
+    check = 11 - total % 11
+    if check == 11:
+        check = 0
+    return check != 10 and check == int(nhs_number[9])
+
+
+def age_on(date_of_birth: date, on: date) -> int:
+    before_birthday = (on.month, on.day) < (date_of_birth.month, date_of_birth.day)
+    return on.year - date_of_birth.year - before_birthday
+
+
+def date_of_birth_problem(date_of_birth: date, today: date) -> str | None:
+    if date_of_birth > today:
+        return "date of birth is in the future"
+    age = age_on(date_of_birth, today)
+    if age < ADULT_AGE:
+        return f"the client is {age}: this is an adult service ({ADULT_AGE} and over)"
+    if age > OLDEST_PLAUSIBLE_AGE:
+        return f"an age of {age} is not plausible"
+    return None
+
+
+def postcode_district_problem(district: str) -> str | None:
+    if POSTCODE_DISTRICT.fullmatch(district):
+        return None
+    return "expected a UK postcode district (the outward code only), e.g. LS6 or SW1A"
+
+
+def check_not_future(on: date, today: date) -> None:
+    if on > today:
+        raise DateInFutureError(f"{on} is after today ({today}).")
+
+
+class Client(Aggregate):
+    @event("ClientRegistered")
+    def __init__(
+        self,
+        on: date,
+        by: dict[str, str],
+        given_name: str,
+        family_name: str,
+        date_of_birth: date,
+        sex: Sex,
+        nhs_number: str | None,
+        postcode_district: str | None,
+    ) -> None:
+        self.registered_on = on
+        self.given_name, self.family_name = given_name, family_name
+        self.date_of_birth, self.sex = date_of_birth, sex
+        self.nhs_number, self.postcode_district = nhs_number, postcode_district
+        self.registered_by = by
+
+
+class Referral(Aggregate):
+    @classmethod
+    def make(cls, client: Client, today: date, **details: Any) -> "Referral":
+        on: date = details["on"]
+        check_not_future(on, today)
+        if on < client.date_of_birth:
+            raise DateBeforeBirthError(f"{on} is before the client's date of birth.")
+        handover = details.get("handover")
+        if handover is not None:
+            expected = {
+                HandoverKind.CARAT_TO_CJIT: ReferralSource.CARAT,
+                HandoverKind.CJIT_TO_TREATMENT: ReferralSource.CJIT,
+            }[handover["kind"]]
+            if details["source"] is not expected:
+                raise HandoverSourceMismatchError(
+                    f"A {handover['kind'].value} handover comes from source "
+                    f"'{expected.value}', not '{details['source'].value}'."
+                )
+        return cls(client_id=client.id, **details)
+
+    @event("ReferralMade")
+    def __init__(
+        self,
+        on: date,
+        by: dict[str, str],
+        client_id: UUID,
+        source: ReferralSource,
+        referring_organisation: str | None,
+        receiving_organisation: str,
+        priority_flags: list[PriorityFlag],
+        consent: dict[str, Any] | None,
+        handover: dict[str, Any] | None,
+    ) -> None:
+        self.referral_date = on
+        self.made_by = by
+        self.client_id = client_id
+        self.source = source
+        self.referring_organisation = referring_organisation
+        self.receiving_organisation = receiving_organisation
+        self.priority_flags = priority_flags
+        self.consent = consent
+        self.handover = handover
+        self.status = ReferralStatus.PENDING
+        self.decided_on: date | None = None
+        self.keyworker: str | None = None
+        self.decline_reason: DeclineReason | None = None
+        self.withdrawal_reason: WithdrawalReason | None = None
+
+    def _check_decision(self, on: date, today: date) -> None:
+        if self.status is not ReferralStatus.PENDING:
+            raise ReferralClosedError(f"The referral is already {self.status.value}.")
+        if on < self.referral_date:
+            raise DateBeforeReferralError(
+                f"{on} is before the referral date ({self.referral_date})."
+            )
+        check_not_future(on, today)
+
+    def accept(self, on: date, by: dict[str, str], keyworker: str | None, today: date) -> None:
+        self._check_decision(on, today)
+        # The accepted event carries the referral's facts, so a follower can open an episode
+        # from this one event without keeping referral state of its own.
+        self._accepted(
+            on=on,
+            by=by,
+            keyworker=keyworker,
+            client_id=self.client_id,
+            referral_date=self.referral_date,
+            source=self.source,
+            referring_organisation=self.referring_organisation,
+            receiving_organisation=self.receiving_organisation,
+            priority_flags=self.priority_flags,
+            handover=self.handover,
+        )
+
+    @event("ReferralAccepted")
+    def _accepted(
+        self,
+        on: date,
+        by: dict[str, str],
+        keyworker: str | None,
+        client_id: UUID,
+        referral_date: date,
+        source: ReferralSource,
+        referring_organisation: str | None,
+        receiving_organisation: str,
+        priority_flags: list[PriorityFlag],
+        handover: dict[str, Any] | None,
+    ) -> None:
+        self.status, self.decided_on, self.keyworker = ReferralStatus.ACCEPTED, on, keyworker
+
+    def decline(self, on: date, by: dict[str, str], reason: DeclineReason, today: date) -> None:
+        self._check_decision(on, today)
+        self._declined(on=on, by=by, reason=reason)
+
+    @event("ReferralDeclined")
+    def _declined(self, on: date, by: dict[str, str], reason: DeclineReason) -> None:
+        self.status, self.decided_on, self.decline_reason = ReferralStatus.DECLINED, on, reason
+
+    def withdraw(self, on: date, by: dict[str, str], reason: WithdrawalReason, today: date) -> None:
+        self._check_decision(on, today)
+        self._withdrawn(on=on, by=by, reason=reason)
+
+    @event("ReferralWithdrawn")
+    def _withdrawn(self, on: date, by: dict[str, str], reason: WithdrawalReason) -> None:
+        self.status, self.decided_on = ReferralStatus.WITHDRAWN, on
+        self.withdrawal_reason = reason

@@ -1,0 +1,206 @@
+"""Request (...In) and response (...Out) models of the referral service."""
+
+from datetime import date, datetime
+from typing import Annotated, Any, Self
+from uuid import UUID
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, model_validator
+
+from services.common.codes import (
+    AssessmentOutcome,
+    DeclineReason,
+    HandoverKind,
+    NeedDomain,
+    PriorityFlag,
+    ReferralSource,
+    RiskArea,
+    RiskLevel,
+    Sex,
+    SharingPurpose,
+    WithdrawalReason,
+)
+from services.common.schemas import LongText, OrganisationCode, ShortText, StrictIn, UserName
+from services.referral.domain import (
+    ReferralStatus,
+    date_of_birth_problem,
+    nhs_number_is_valid,
+    postcode_district_problem,
+)
+
+
+def _compact_upper(value: Any) -> Any:
+    return value.replace(" ", "").upper() if isinstance(value, str) else value
+
+
+def _nhs_number(value: str) -> str:
+    if not nhs_number_is_valid(value):
+        raise ValueError("not a valid NHS number (10 digits with a modulus-11 check digit)")
+    return value
+
+
+def _postcode_district(value: str) -> str:
+    problem = postcode_district_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+def _date_of_birth(value: date) -> date:
+    problem = date_of_birth_problem(value, date.today())
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+NhsNumber = Annotated[
+    str, BeforeValidator(_compact_upper), Field(max_length=12), AfterValidator(_nhs_number)
+]
+PostcodeDistrict = Annotated[
+    str, BeforeValidator(_compact_upper), Field(max_length=8), AfterValidator(_postcode_district)
+]
+DateOfBirth = Annotated[date, AfterValidator(_date_of_birth)]
+
+
+class ClientIn(StrictIn):
+    given_name: ShortText
+    family_name: ShortText
+    date_of_birth: DateOfBirth = Field(description="Not in the future; the client is 18 to 110.")
+    sex: Sex
+    nhs_number: NhsNumber | None = Field(None, description="10 digits, modulus-11 checked.")
+    postcode_district: PostcodeDistrict | None = Field(
+        None, description="Outward code only (e.g. LS6), never the full postcode."
+    )
+
+
+class ClientOut(BaseModel):
+    id: UUID
+    version: int
+    registered_on: date
+    given_name: str
+    family_name: str
+    date_of_birth: date
+    sex: Sex
+    nhs_number: str | None
+    postcode_district: str | None
+
+
+class ConsentIn(StrictIn):
+    given_on: date
+    share_with: list[OrganisationCode] = Field(min_length=1, max_length=50)
+    purposes: list[SharingPurpose] = Field(min_length=1, max_length=len(SharingPurpose))
+
+    @model_validator(mode="after")
+    def not_in_future(self) -> Self:
+        if self.given_on > date.today():
+            raise ValueError("consent cannot be given in the future")
+        return self
+
+
+class HandoverIn(StrictIn):
+    """The DIR summary a handover carries so the receiver need not re-assess (§5.3.6)."""
+
+    kind: HandoverKind
+    assessed_on: date
+    assessment_outcome: AssessmentOutcome
+    needs: dict[NeedDomain, LongText] = Field(
+        default_factory=dict, description="Needs found, by domain of §4.4."
+    )
+    risks: dict[RiskArea, RiskLevel] = Field(
+        description="A level for each of the five risk areas of §4.5."
+    )
+    release_date: date | None = Field(
+        None, description="Required for carat_to_cjit: the client's release from prison."
+    )
+
+    @model_validator(mode="after")
+    def complete(self) -> Self:
+        missing = [area.value for area in RiskArea if area not in self.risks]
+        if missing:
+            raise ValueError(f"risks must cover all five areas; missing {', '.join(missing)}")
+        if self.kind is HandoverKind.CARAT_TO_CJIT and self.release_date is None:
+            raise ValueError("a carat_to_cjit handover needs the release_date")
+        if self.assessed_on > date.today():
+            raise ValueError("assessed_on is in the future")
+        return self
+
+    def as_event_data(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "assessed_on": self.assessed_on,
+            "assessment_outcome": self.assessment_outcome,
+            "needs": {domain.value: text for domain, text in self.needs.items()},
+            "risks": {area.value: level for area, level in self.risks.items()},
+            "release_date": self.release_date,
+        }
+
+
+class ReferralIn(StrictIn):
+    client_id: UUID
+    source: ReferralSource
+    referring_organisation: OrganisationCode | None = None
+    receiving_organisation: OrganisationCode
+    referral_date: date
+    priority_flags: list[PriorityFlag] = Field(default_factory=list, max_length=len(PriorityFlag))
+    consent: ConsentIn | None = None
+    handover: HandoverIn | None = Field(
+        None, description="Present when this referral is a handover carrying a DIR summary."
+    )
+
+    @model_validator(mode="after")
+    def handover_has_consent(self) -> Self:
+        if self.handover is None:
+            return self
+        if self.consent is None or self.receiving_organisation not in self.consent.share_with:
+            raise ValueError(
+                "a handover needs the client's consent to share with the receiving organisation"
+            )
+        return self
+
+
+class ConsentOut(BaseModel):
+    given_on: date
+    share_with: list[str]
+    purposes: list[SharingPurpose]
+
+
+class HandoverOut(BaseModel):
+    kind: HandoverKind
+    assessed_on: date
+    assessment_outcome: AssessmentOutcome
+    needs: dict[str, str]
+    risks: dict[str, RiskLevel]
+    release_date: date | None
+
+
+class ReferralOut(BaseModel):
+    id: UUID
+    version: int
+    client_id: UUID
+    status: ReferralStatus
+    source: ReferralSource
+    referring_organisation: str | None
+    receiving_organisation: str
+    referral_date: date
+    priority_flags: list[PriorityFlag]
+    consent: ConsentOut | None
+    handover: HandoverOut | None
+    decided_on: date | None
+    keyworker: str | None
+    decline_reason: DeclineReason | None
+    withdrawal_reason: WithdrawalReason | None
+    recorded_at: datetime
+
+
+class AcceptIn(StrictIn):
+    accepted_on: date = Field(description="Taken onto caseload on; not before the referral date.")
+    keyworker: UserName | None = None
+
+
+class DeclineIn(StrictIn):
+    declined_on: date
+    reason: DeclineReason
+
+
+class WithdrawIn(StrictIn):
+    withdrawn_on: date
+    reason: WithdrawalReason

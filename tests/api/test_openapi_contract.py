@@ -1,0 +1,54 @@
+"""openapi/ holds exactly what the apps serve, so the public contract cannot drift silently."""
+
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from services.common.export_openapi import OPENAPI_DIR, documents, render, service_apps
+from services.common.settings import Settings
+from tests.support import SECRET
+
+
+@pytest.fixture(scope="module")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return Settings(data_dir=tmp_path_factory.mktemp("openapi"), auth_secret=SECRET)
+
+
+def test_committed_documents_equal_what_the_apps_serve(settings: Settings) -> None:
+    for filename, document in documents(settings).items():
+        committed = (OPENAPI_DIR / filename).read_text()
+        assert committed == render(document), f"openapi/{filename} is stale: run `make openapi`"
+
+
+def test_running_apps_serve_the_committed_documents(settings: Settings) -> None:
+    for name, app in service_apps(settings).items():
+        served = TestClient(app).get("/openapi.json").json()
+        committed = (OPENAPI_DIR / f"{name}.openapi.json").read_text()
+        assert render(served) == committed
+
+
+def test_feed_schema_is_committed_and_describes_every_item_field() -> None:
+    schema = (Path(OPENAPI_DIR) / "feed.schema.json").read_text()
+    for field in (
+        "position",
+        "event_id",
+        "type",
+        "aggregate_id",
+        "business_date",
+        "recorded_at",
+        "version",
+        "data",
+        "next_after",
+    ):
+        assert f'"{field}"' in schema
+
+
+def test_every_error_response_is_declared_as_problem_json(settings: Settings) -> None:
+    for app in service_apps(settings).values():
+        for path, operations in app.openapi()["paths"].items():
+            for method, operation in operations.items():
+                for status, response in operation["responses"].items():
+                    if status.startswith(("4", "5")):
+                        content = response.get("content", {})
+                        assert "application/problem+json" in content, (method, path, status)

@@ -1,0 +1,58 @@
+"""The three services as real processes on the embedded default, talking HTTP."""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.builders import client_body, days_ago, handover_referral_body
+from tests.support import ServiceProcess, auth
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def system(tmp_path: Path) -> Iterator[dict[str, ServiceProcess]]:
+    env = {"TJ_DATA_DIR": str(tmp_path)}
+    processes = {name: ServiceProcess(name, env) for name in ("referral", "journey", "reporting")}
+    referral_url = processes["referral"].url
+    journey_url = processes["journey"].url
+    for process in processes.values():
+        process.env.update({"TJ_REFERRAL_URL": referral_url, "TJ_JOURNEY_URL": journey_url})
+    try:
+        for process in processes.values():
+            process.start()
+        yield processes
+    finally:
+        for process in processes.values():
+            process.stop()
+
+
+def test_three_services_answer_and_a_referral_goes_through(
+    system: dict[str, ServiceProcess],
+) -> None:
+    for name, process in system.items():
+        health = httpx.get(f"{process.url}/health")
+        assert health.status_code == 200 and health.json()["status"] == "ok", name
+
+    headers = auth("CJIT1")
+    with httpx.Client(base_url=system["referral"].url, headers=headers) as http:
+        client = http.post("/clients", json=client_body())
+        assert client.status_code == 201
+        referral = http.post("/referrals", json=handover_referral_body(client.json()["id"]))
+        assert referral.status_code == 201
+        referral_id = referral.json()["id"]
+        accepted = http.post(
+            f"/referrals/{referral_id}/accept",
+            json={"accepted_on": days_ago(30), "keyworker": "kim"},
+        )
+        assert accepted.status_code == 200
+        assert http.get(f"/referrals/{referral_id}").json()["status"] == "accepted"
+        items = http.get("/feed").json()["items"]
+        assert [i["type"] for i in items] == [
+            "ClientRegistered",
+            "ReferralMade",
+            "ReferralAccepted",
+        ]
+        assert [i["position"] for i in items] == sorted(i["position"] for i in items)

@@ -1,0 +1,116 @@
+"""Test helpers: stores on SQLite and PostgreSQL, tokens, and real service processes."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+
+from services.common.auth import Caller, Role, mint_token
+
+POSTGRES_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
+SECRET = "test-secret-" + uuid.uuid4().hex
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@contextmanager
+def postgres_database() -> Iterator[str]:
+    """A PostgreSQL database of our own for one test, dropped afterwards."""
+    name = f"tj_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def database_url(kind: str, tmp_path: Path, service: str) -> Iterator[str]:
+    if kind == "sqlite":
+        yield f"sqlite:///{tmp_path / f'{service}.db'}"
+    else:
+        with postgres_database() as url:
+            yield url
+
+
+def token(org: str = "ORG1", role: Role = Role.PROVIDER, user: str = "alice") -> str:
+    return mint_token(SECRET, Caller(user=user, organisation=org, role=role))
+
+
+def auth(org: str = "ORG1", role: Role = Role.PROVIDER, user: str = "alice") -> dict[str, str]:
+    return {"Authorization": f"Bearer {token(org, role, user)}"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until(check: Callable[[], Any], timeout: float = 20.0, interval: float = 0.05) -> Any:
+    """Poll until check() returns something truthy; fail with the last error after timeout."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        try:
+            result = check()
+            if result:
+                return result
+            last = result
+        except (httpx.HTTPError, AssertionError) as error:
+            last = error
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s; last: {last!r}")
+
+
+class ServiceProcess:
+    """One service as a real uvicorn process on a free port."""
+
+    def __init__(self, service: str, env: dict[str, str], port: int | None = None) -> None:
+        self.service, self.env = service, env
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> "ServiceProcess":
+        command = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            f"services.{self.service}.main:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--log-level",
+            "warning",
+        ]
+        env = {**os.environ, "TJ_AUTH_SECRET": SECRET, **self.env}
+        self.process = subprocess.Popen(command, env=env, cwd=ROOT)
+        wait_until(lambda: httpx.get(f"{self.url}/health", timeout=1).status_code == 200)
+        return self
+
+    def kill(self) -> None:
+        """kill -9: no clean shutdown."""
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()

@@ -1,9 +1,11 @@
 """Request bodies for tests: valid by default, overridable field by field."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
-TODAY = date.today()
+from services.common.clock import today
+
+TODAY = today()
 VALID_NHS_NUMBER = "9434765919"
 RISK_AREAS = [
     "suicide_self_harm",

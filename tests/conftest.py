@@ -1,11 +1,15 @@
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from fastapi.testclient import TestClient
 
 from services.common.settings import Settings
+
+if TYPE_CHECKING:
+    from tests.journey_driver import JourneyDriver
 from tests.support import SECRET, database_url
 
 STORES = ["sqlite", "postgres"]
@@ -42,3 +46,16 @@ def referral_api(make_settings: MakeSettings) -> Iterator[TestClient]:
     app = create_app(make_settings("referral"))
     yield TestClient(app)
     app.state.application.close()
+
+
+@pytest.fixture
+def journey_driver(make_settings: MakeSettings) -> Iterator["JourneyDriver"]:
+    from services.journey.main import create_app as journey_app
+    from services.referral.main import create_app as referral_app
+    from tests.journey_driver import JourneyDriver
+
+    settings = make_settings("referral", "journey")
+    referral, journey = referral_app(settings), journey_app(settings)
+    yield JourneyDriver(TestClient(referral), TestClient(journey))
+    referral.state.application.close()
+    journey.state.application.close()

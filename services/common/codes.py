@@ -102,6 +102,88 @@ class NeedDomain(Enum):
     SOCIAL_FUNCTIONING = "social_functioning"
 
 
+class Urgency(Enum):
+    EMERGENCY = "emergency"
+    URGENT = "urgent"
+    ROUTINE = "routine"
+
+
+class Tier(Enum):
+    """Tiers of intervention (§9); Tier 3 and Tier 4 are structured treatment."""
+
+    TIER_1 = 1
+    TIER_2 = 2
+    TIER_3 = 3
+    TIER_4 = 4
+
+
+STRUCTURED_TIERS = frozenset({Tier.TIER_3, Tier.TIER_4})
+
+
+class Modality(Enum):
+    """Intervention modalities (§9.2-§9.9); each has one tier, see MODALITY_TIER."""
+
+    ADVICE_AND_INFORMATION = "advice_and_information"  # §9.2
+    HARM_REDUCTION = "harm_reduction"  # §9.3
+    BRIEF_PSYCHOSOCIAL = "brief_psychosocial"  # Tier 2 brief interventions
+    SPECIALIST_PRESCRIBING = "specialist_prescribing"  # §9.4
+    GP_PRESCRIBING = "gp_prescribing"  # §9.4
+    STRUCTURED_PSYCHOSOCIAL = "structured_psychosocial"  # §9.6
+    STRUCTURED_DAY_PROGRAMME = "structured_day_programme"  # §9.5
+    OTHER_STRUCTURED = "other_structured"  # §9.7
+    INPATIENT = "inpatient"  # §9.8
+    RESIDENTIAL_REHABILITATION = "residential_rehabilitation"  # §9.9
+
+
+MODALITY_TIER = {
+    Modality.ADVICE_AND_INFORMATION: Tier.TIER_2,
+    Modality.HARM_REDUCTION: Tier.TIER_2,
+    Modality.BRIEF_PSYCHOSOCIAL: Tier.TIER_2,
+    Modality.SPECIALIST_PRESCRIBING: Tier.TIER_3,
+    Modality.GP_PRESCRIBING: Tier.TIER_3,
+    Modality.STRUCTURED_PSYCHOSOCIAL: Tier.TIER_3,
+    Modality.STRUCTURED_DAY_PROGRAMME: Tier.TIER_3,
+    Modality.OTHER_STRUCTURED: Tier.TIER_3,
+    Modality.INPATIENT: Tier.TIER_4,
+    Modality.RESIDENTIAL_REHABILITATION: Tier.TIER_4,
+}
+
+
+class InterventionEndReason(Enum):
+    COMPLETED = "completed"
+    CLIENT_STOPPED = "client_stopped"
+    STOPPED_BY_PROVIDER = "stopped_by_provider"
+    TRANSFERRED = "transferred"
+    OTHER = "other"
+
+
+class ExitReason(Enum):
+    """Discharge reasons; PLANNED_EXITS are the planned ones."""
+
+    TREATMENT_COMPLETED_DRUG_FREE = "treatment_completed_drug_free"
+    TREATMENT_COMPLETED_OCCASIONAL_USER = "treatment_completed_occasional_user"
+    TRANSFERRED = "transferred"
+    DROPPED_OUT = "dropped_out"
+    TREATMENT_WITHDRAWN = "treatment_withdrawn"
+    MOVED_AWAY = "moved_away"
+    IN_CUSTODY = "in_custody"
+    DIED = "died"
+    DECLINED = "declined"
+    OTHER = "other"
+
+
+PLANNED_EXITS = frozenset(
+    {ExitReason.TREATMENT_COMPLETED_DRUG_FREE, ExitReason.TREATMENT_COMPLETED_OCCASIONAL_USER}
+)
+
+
+class GoalProgress(Enum):
+    ACHIEVED = "achieved"
+    IMPROVING = "improving"
+    NO_CHANGE = "no_change"
+    WORSE = "worse"
+
+
 CODED_LISTS: dict[str, type[Enum]] = {
     "sex": Sex,
     "referral_sources": ReferralSource,
@@ -114,4 +196,20 @@ CODED_LISTS: dict[str, type[Enum]] = {
     "risk_areas": RiskArea,
     "risk_levels": RiskLevel,
     "need_domains": NeedDomain,
+    "urgencies": Urgency,
+    "tiers": Tier,
+    "modalities": Modality,
+    "intervention_end_reasons": InterventionEndReason,
+    "exit_reasons": ExitReason,
+    "goal_progress": GoalProgress,
 }
+
+
+def coded_lists() -> dict[str, object]:
+    """What GET /codes serves: every list, plus which modality is which tier and which
+    exit reasons are planned."""
+    lists: dict[str, object] = {name: [m.value for m in enum] for name, enum in CODED_LISTS.items()}
+    lists["modality_tiers"] = {m.value: tier.value for m, tier in MODALITY_TIER.items()}
+    lists["structured_tiers"] = sorted(t.value for t in STRUCTURED_TIERS)
+    lists["planned_exit_reasons"] = [r.value for r in ExitReason if r in PLANNED_EXITS]
+    return lists

@@ -7,7 +7,7 @@ from eventsourcing.application import Application
 from fastapi import APIRouter, FastAPI, Query, Request
 
 from services.common.auth import CurrentCaller, auth_secret
-from services.common.codes import CODED_LISTS
+from services.common.codes import coded_lists
 from services.common.feed import FeedPage, read_feed
 from services.common.problems import MEDIA_TYPE, RequestGuard, install_problem_handlers
 from services.common.settings import Settings
@@ -100,9 +100,10 @@ def common_router(
         return status
 
     @router.get("/codes", tags=["service"], responses=problems(401))
-    def get_codes(caller: CurrentCaller) -> dict[str, list[str]]:
-        """Every coded list: sources, modalities, tiers, exit reasons and more."""
-        return {name: [member.value for member in enum] for name, enum in CODED_LISTS.items()}
+    def get_codes(caller: CurrentCaller) -> dict[str, object]:
+        """Every coded list: sources, modalities and their tiers, exit reasons (and which are
+        planned exits), urgencies, decline reasons and more."""
+        return coded_lists()
 
     @router.get("/feed", tags=["feed"], response_model=FeedPage, responses=problems(401, 422))
     def get_feed(

@@ -1,18 +1,77 @@
-"""create_app(settings): the journey service (episodes come in the next step)."""
+"""create_app(settings): the journey service, following the referral feed while it runs."""
 
-from fastapi import FastAPI
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
+from fastapi import FastAPI, Request
+
+from services.common.auth import Caller, Role, mint_token
+from services.common.follower import FeedFollower
 from services.common.settings import Settings
-from services.common.web import create_service_app
+from services.common.store import store_env
+from services.common.web import common_router, create_service_app
+from services.journey.api import get_application, router
+from services.journey.application import JourneyApplication
+from services.journey.errors import STATUS
+
+DESCRIPTION = """Episodes and every journey event, with the clinical rules of DESIGN.md.
+
+An episode is one organisation's involvement with a client, opened for each accepted
+referral (this service follows the referral service's feed) or by re-engagement, and closed
+by discharge. Every write is an immutable event published at `GET /feed`.
+
+**Rules** (problem `type` ends with the rule): care-plan-before-triage,
+structured-intervention-before-care-plan (an initial care plan is Tier 2, §4.3),
+review-without-plan, episode-closed (after discharge only aftercare, re-engagement and
+corrections), date-before-referral, date-in-future, already-discharged,
+intervention-ends-before-start, intervention-already-ended, already-triaged,
+discharge-before-earlier-event, not-discharged, already-re-engaged, version-mismatch (412,
+If-Match), concurrent-change (409: another writer won; read again and retry).
+
+**Corrections** are events too: an event marked recorded in error drops out of every view;
+a corrected event is replaced by its correction. Corrections are not re-checked against
+the sequencing rules: they state what really happened, and the KPIs measure the result.
+
+**Phase**: waiting (not yet triaged), engagement (triaged, no structured intervention yet),
+delivery (a Tier 3/4 intervention has started), completion (aftercare plan agreed or
+discharged). A discharge ends any intervention still active on the discharge date.
+"""
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    app = create_service_app("Journey service", "Episodes and journey events.", settings, {})
 
-    @app.get("/health", tags=["service"], openapi_extra={"security": []})
-    def health() -> dict[str, str]:
-        return {"status": "ok", "service": "journey"}
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        follower.start()
+        yield
+        follower.stop()
 
+    app = create_service_app("Journey service", DESCRIPTION, settings, STATUS)
+    app.router.lifespan_context = lifespan
+    application = JourneyApplication(env=store_env(settings.database_url("journey")))
+    app.state.application = application
+    token = settings.service_token or mint_token(
+        app.state.auth_secret, Caller("journey-follower", "journey-service", Role.SERVICE)
+    )
+    follower = FeedFollower(
+        "referral",
+        f"{settings.referral_url}/feed",
+        token,
+        application.apply_referral_page,
+        application.referral_feed_position,
+        idle_seconds=settings.follow_interval_seconds,
+    )
+    app.state.referral_follower = follower
+
+    def health(request: Request) -> dict[str, object]:
+        return {
+            "service": "journey",
+            "last_position": application.recorder.max_notification_id() or 0,
+            "following": {"referral": follower.status()},
+        }
+
+    app.include_router(router)
+    app.include_router(common_router(get_application, health))
     return app

@@ -1,6 +1,5 @@
 """The referral application: commands and queries in plain types over the event store."""
 
-import threading
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -10,6 +9,8 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from services.common import codes
+from services.common.clock import today
+from services.common.log_index import LogIndex
 from services.common.store import JsonApplication
 from services.referral.domain import (
     Client,
@@ -39,13 +40,12 @@ class ReferralApplication(JsonApplication):
     def __init__(self, env: dict[str, str] | None = None) -> None:
         super().__init__(env)
         self._index: dict[UUID, ReferralSummary] = {}
-        self._indexed_up_to = 0
-        self._index_lock = threading.Lock()
+        self._log_index = LogIndex(self, self._index_event)
 
     # Commands
 
     def register_client(self, by: dict[str, str], **details: Any) -> Client:
-        client = Client(on=date.today(), by=by, **details)
+        client = Client(on=today(), by=by, **details)
         self.save(client)
         return client
 
@@ -54,7 +54,7 @@ class ReferralApplication(JsonApplication):
             client = self.get_client(client_id)
         except ClientNotFoundError:
             raise UnknownClientError(f"No client {client_id} is registered.") from None
-        referral = Referral.make(client, date.today(), by=by, **details)
+        referral = Referral.make(client, today(), by=by, **details)
         self.save(referral)
         return referral
 
@@ -71,7 +71,7 @@ class ReferralApplication(JsonApplication):
             raise VersionMismatchError(
                 f"The referral is at version {referral.version}, not {expected_version}."
             )
-        getattr(referral, decision)(today=date.today(), **details)
+        getattr(referral, decision)(today=today(), **details)
         try:
             self.save(referral)
         except IntegrityError:
@@ -106,7 +106,7 @@ class ReferralApplication(JsonApplication):
         made_to: date | None = None,
     ) -> list[Referral]:
         """Referrals to an organisation, oldest first, filtered by status and referral date."""
-        self._catch_up_index()
+        self._log_index.catch_up()
         matches = [
             s
             for s in self._index.values()
@@ -117,23 +117,6 @@ class ReferralApplication(JsonApplication):
         ]
         matches.sort(key=lambda s: (s.referral_date, str(s.id)))
         return [self.get_referral(s.id) for s in matches]
-
-    def _catch_up_index(self) -> None:
-        """Keep a small in-process index of referrals, read forward from our own log.
-
-        It reads the store, not in-process state, so several service processes agree.
-        """
-        with self._index_lock:
-            while True:
-                notifications = self.recorder.select_notifications(
-                    start=self._indexed_up_to, limit=1000, inclusive_of_start=False
-                )
-                if not notifications:
-                    return
-                for notification in notifications:
-                    event = self.mapper.to_domain_event(notification)
-                    self._index_event(event)
-                    self._indexed_up_to = notification.id
 
     def _index_event(self, event: Any) -> None:
         if isinstance(event, Referral.ReferralMade):  # type: ignore[attr-defined]

@@ -6,6 +6,7 @@ from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, model_validator
 
+from services.common.clock import today
 from services.common.codes import (
     AssessmentOutcome,
     DeclineReason,
@@ -46,7 +47,7 @@ def _postcode_district(value: str) -> str:
 
 
 def _date_of_birth(value: date) -> date:
-    problem = date_of_birth_problem(value, date.today())
+    problem = date_of_birth_problem(value, today())
     if problem:
         raise ValueError(problem)
     return value
@@ -91,7 +92,7 @@ class ConsentIn(StrictIn):
 
     @model_validator(mode="after")
     def not_in_future(self) -> Self:
-        if self.given_on > date.today():
+        if self.given_on > today():
             raise ValueError("consent cannot be given in the future")
         return self
 
@@ -119,7 +120,7 @@ class HandoverIn(StrictIn):
             raise ValueError(f"risks must cover all five areas; missing {', '.join(missing)}")
         if self.kind is HandoverKind.CARAT_TO_CJIT and self.release_date is None:
             raise ValueError("a carat_to_cjit handover needs the release_date")
-        if self.assessed_on > date.today():
+        if self.assessed_on > today():
             raise ValueError("assessed_on is in the future")
         return self
 

@@ -1,0 +1,102 @@
+"""Pull a service's REST feed page by page; the caller applies each page exactly once.
+
+The follower holds no business rules and no position of its own that matters: `apply_page`
+must record the position in the same transaction as the changes it makes, and `position`
+reads it back from that store, so a crash or restart resumes exactly where the store says.
+"""
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from services.common.feed import FeedItem, FeedPage
+
+log = logging.getLogger(__name__)
+
+
+class FeedFollower:
+    def __init__(
+        self,
+        name: str,
+        feed_url: str,
+        token: str,
+        apply_page: Callable[[list[FeedItem]], None],
+        position: Callable[[], int],
+        page_size: int = 500,
+        idle_seconds: float = 0.5,
+        max_backoff_seconds: float = 30.0,
+    ) -> None:
+        self.name, self.feed_url = name, feed_url
+        self._apply_page, self._position = apply_page, position
+        self._headers = {"Authorization": f"Bearer {token}"}
+        self.page_size, self.idle_seconds = page_size, idle_seconds
+        self.max_backoff_seconds = max_backoff_seconds
+        self.position: int | None = None
+        self.upstream_last_position: int | None = None
+        self.last_error: str | None = None
+        self.last_contact: datetime | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def poll_once(self, http: httpx.Client) -> int:
+        """Fetch and apply one page; returns how many items it held."""
+        if self.position is None:
+            self.position = self._position()
+        response = http.get(
+            self.feed_url,
+            params={"after": self.position, "limit": self.page_size},
+            headers=self._headers,
+        )
+        response.raise_for_status()
+        page = FeedPage.model_validate(response.json())
+        if page.items:
+            self._apply_page(page.items)
+            self.position = page.items[-1].position
+        self.upstream_last_position = page.last_position
+        self.last_contact, self.last_error = datetime.now(UTC), None
+        return len(page.items)
+
+    def run(self) -> None:
+        backoff = self.idle_seconds
+        with httpx.Client(timeout=10.0) as http:
+            while not self._stop.is_set():
+                try:
+                    applied = self.poll_once(http)
+                    backoff = self.idle_seconds
+                    if applied == 0:
+                        self._stop.wait(self.idle_seconds)
+                # The loop outlives any failure (feed down, store restarting): log, back off,
+                # and re-read the position from the store, which is the truth.
+                except Exception as error:
+                    self.last_error = f"{type(error).__name__}: {error}"
+                    log.warning("%s feed: %s; retrying in %.1fs", self.name, error, backoff)
+                    self.position = None
+                    self._stop.wait(backoff)
+                    backoff = min(backoff * 2, self.max_backoff_seconds)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.run, name=f"follow-{self.name}", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=15)
+
+    def status(self) -> dict[str, Any]:
+        behind = None
+        if self.upstream_last_position is not None and self.position is not None:
+            behind = max(self.upstream_last_position - self.position, 0)
+        return {
+            "feed": self.feed_url,
+            "position": self.position,
+            "upstream_last_position": self.upstream_last_position,
+            "positions_behind": behind,
+            "caught_up": behind == 0,
+            "last_contact": self.last_contact.isoformat() if self.last_contact else None,
+            "last_error": self.last_error,
+        }

@@ -1,0 +1,227 @@
+"""HTTP routes of the journey service: one POST per journey event, reads, corrections."""
+
+from typing import Annotated, Any
+from uuid import UUID, uuid4
+
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import ValidationError
+
+from services.common.auth import Caller, CurrentCaller
+from services.common.problems import Problem
+from services.common.versions import expected_version, set_etag
+from services.common.web import problems
+from services.journey.application import JourneyApplication
+from services.journey.domain import Episode
+from services.journey.rules import EventNotFoundError, UncorrectableEventError
+from services.journey.schemas import (
+    AftercareIn,
+    AssessmentIn,
+    CarePlanIn,
+    CorrectionIn,
+    DischargeIn,
+    EpisodeOut,
+    EventIn,
+    EventOut,
+    InErrorIn,
+    InitialCarePlanIn,
+    InterventionEndIn,
+    InterventionIn,
+    JourneyOut,
+    KeyworkerIn,
+    ReEngageIn,
+    ReviewIn,
+    TriageIn,
+)
+from services.journey.views import episode_out, events_out, journey_episode_out
+
+
+def get_application(request: Request) -> JourneyApplication:
+    application: JourneyApplication = request.app.state.application
+    return application
+
+
+App = Annotated[JourneyApplication, Depends(get_application)]
+IfMatch = Annotated[int | None, Depends(expected_version)]
+WRITE_PROBLEMS = problems(401, 404, 409, 412, 413, 415, 422)
+router = APIRouter(tags=["episodes"])
+
+# Each journey event: its path under /episodes/{id}/, its event class and its request body.
+EVENT_ENDPOINTS: list[tuple[str, type[Episode.JourneyEvent], type[EventIn], str]] = [
+    ("triage", Episode.TriageCompleted, TriageIn,
+     "Triage assessment: urgency, tier indicated, outcome, risks over the five areas of §4.5."),
+    ("keyworker", Episode.KeyworkerAssigned, KeyworkerIn, "Assign or change the keyworker."),
+    ("initial-care-plan", Episode.InitialCarePlanAgreed, InitialCarePlanIn,
+     "Initial care plan after triage (§4.3). Rule: not before triage."),
+    ("comprehensive-assessment", Episode.ComprehensiveAssessmentCompleted, AssessmentIn,
+     "Comprehensive assessment: needs across the four domains (§4.4)."),
+    ("care-plan", Episode.CarePlanAgreed, CarePlanIn,
+     "Care plan agreed (§5.3.2). Rule: not before triage."),
+    ("care-plan-reviews", Episode.CarePlanReviewed, ReviewIn,
+     "Care plan reviewed. Rule: needs an agreed plan (initial or full), not dated before it."),
+    ("aftercare-plan", Episode.AftercarePlanAgreed, AftercareIn,
+     "Aftercare plan (§9.10); allowed after discharge."),
+    ("discharge", Episode.Discharged, DischargeIn,
+     "Discharge with a coded exit reason; ends interventions still active. Once per episode."),
+]  # fmt: skip
+BODY_FOR_TYPE: dict[str, type[EventIn]] = {
+    event_class.__name__: body for _, event_class, body, _ in EVENT_ENDPOINTS
+}
+BODY_FOR_TYPE.update(
+    {"InterventionStarted": InterventionIn, "InterventionEnded": InterventionEndIn}
+)
+
+
+def recorded_by(caller: Caller) -> dict[str, str]:
+    return {"organisation": caller.organisation, "user": caller.user}
+
+
+def answer(episode: Episode, response: Response) -> EpisodeOut:
+    set_etag(response, episode.version)
+    response.headers["Location"] = f"/episodes/{episode.id}"
+    return episode_out(episode)
+
+
+def add_event_endpoint(
+    path: str, event_class: type[Episode.JourneyEvent], body_type: type[EventIn], summary: str
+) -> None:
+    def record_event(
+        episode_id: UUID, body: EventIn, app: App, caller: CurrentCaller, if_match: IfMatch,
+        response: Response,
+    ) -> EpisodeOut:  # fmt: skip
+        episode = app.record(
+            episode_id, event_class, recorded_by(caller), body.on, if_match, **body.event_data()
+        )
+        return answer(episode, response)
+
+    record_event.__annotations__["body"] = body_type  # FastAPI validates the specific body
+    record_event.__name__ = f"record_{event_class.__name__}"
+    router.post(
+        f"/episodes/{{episode_id}}/{path}", status_code=201, response_model=EpisodeOut,
+        summary=summary, responses=WRITE_PROBLEMS,
+    )(record_event)  # fmt: skip
+
+
+for endpoint in EVENT_ENDPOINTS:
+    add_event_endpoint(*endpoint)
+
+
+@router.post("/episodes/{episode_id}/interventions", status_code=201, response_model=EpisodeOut,
+             responses=WRITE_PROBLEMS)  # fmt: skip
+def start_intervention(
+    episode_id: UUID, body: InterventionIn, app: App, caller: CurrentCaller, if_match: IfMatch,
+    response: Response,
+) -> EpisodeOut:  # fmt: skip
+    """Start an intervention; its tier follows from the modality (GET /codes, modality_tiers).
+
+    Rule: a Tier 3/4 (structured) intervention needs an agreed care plan, not dated after it.
+    The new intervention's id is in the `Intervention-Id` header and in `interventions`.
+    """
+    intervention_id = str(uuid4())
+    episode = app.record(
+        episode_id, Episode.InterventionStarted, recorded_by(caller), body.on, if_match,
+        intervention_id=intervention_id, **body.event_data(),
+    )  # fmt: skip
+    response.headers["Intervention-Id"] = intervention_id
+    return answer(episode, response)
+
+
+@router.post("/episodes/{episode_id}/interventions/{intervention_id}/end", status_code=201,
+             response_model=EpisodeOut, responses=WRITE_PROBLEMS)  # fmt: skip
+def end_intervention(
+    episode_id: UUID, intervention_id: str, body: InterventionEndIn, app: App,
+    caller: CurrentCaller, if_match: IfMatch, response: Response,
+) -> EpisodeOut:  # fmt: skip
+    """End an intervention. Rules: not before it started; only once."""
+    episode = app.record(
+        episode_id, Episode.InterventionEnded, recorded_by(caller), body.on, if_match,
+        intervention_id=intervention_id, reason=body.reason,
+    )  # fmt: skip
+    return answer(episode, response)
+
+
+@router.post("/episodes/{episode_id}/re-engagement", status_code=201, response_model=EpisodeOut,
+             responses=WRITE_PROBLEMS)  # fmt: skip
+def re_engage(
+    episode_id: UUID, body: ReEngageIn, app: App, caller: CurrentCaller, if_match: IfMatch,
+    response: Response,
+) -> EpisodeOut:  # fmt: skip
+    """The client returns after discharge or drop-out (§3.9.2): a new episode, for the caller's
+    organisation, linked to this one. Returns the new episode; its waiting time counts from
+    the re-engagement date."""
+    new = app.re_engage(episode_id, recorded_by(caller), body.on, if_match, body.keyworker)
+    return answer(new, response)
+
+
+@router.post("/episodes/{episode_id}/events/{version}/recorded-in-error", status_code=201,
+             response_model=EpisodeOut, responses=WRITE_PROBLEMS, tags=["corrections"])  # fmt: skip
+def mark_in_error(
+    episode_id: UUID, version: int, body: InErrorIn, app: App, caller: CurrentCaller,
+    if_match: IfMatch, response: Response,
+) -> EpisodeOut:  # fmt: skip
+    """Mark the episode's event at `version` recorded in error: it drops out of every derived
+    view from now on (the event itself is kept). Marking the opening voids the episode."""
+    episode = app.mark_in_error(episode_id, version, recorded_by(caller), body.reason, if_match)
+    return answer(episode, response)
+
+
+@router.post("/episodes/{episode_id}/events/{version}/correction", status_code=201,
+             response_model=EpisodeOut, responses=WRITE_PROBLEMS, tags=["corrections"])  # fmt: skip
+def correct(
+    episode_id: UUID, version: int, body: CorrectionIn, app: App, caller: CurrentCaller,
+    if_match: IfMatch, response: Response,
+) -> EpisodeOut:  # fmt: skip
+    """Replace the event at `version` by a corrected one: `replacement` is the body the
+    event's own endpoint takes. Views use the correction from the time it is recorded."""
+    target = next((f for f in app.get_episode(episode_id).facts if f.version == version), None)
+    if target is None:
+        raise EventNotFoundError(f"The episode has no event at version {version}.")
+    body_type = BODY_FOR_TYPE.get(target.type)
+    if body_type is None:
+        raise UncorrectableEventError(f"A {target.type} event can only be marked in error.")
+    try:
+        parsed = body_type.model_validate(body.replacement)
+    except ValidationError as error:
+        raise Problem(422, "validation-error", "The request is not valid", str(error),
+                      errors=replacement_errors(error)) from None  # fmt: skip
+    episode = app.correct(
+        episode_id, version, recorded_by(caller), body.reason, parsed.on, parsed.event_data(),
+        if_match,
+    )  # fmt: skip
+    return answer(episode, response)
+
+
+def replacement_errors(error: ValidationError) -> list[dict[str, Any]]:
+    return [
+        {"field": ".".join(["body", "replacement", *map(str, e["loc"])]), "message": e["msg"]}
+        for e in error.errors()
+    ]
+
+
+@router.get("/episodes/{episode_id}", response_model=EpisodeOut,
+            responses=problems(401, 404, 422))  # fmt: skip
+def read_episode(
+    episode_id: UUID, app: App, caller: CurrentCaller, response: Response
+) -> EpisodeOut:
+    """Current state: phase, tier, keyworker, latest plan, active interventions, next review
+    date, risk flags. The ETag is the episode version; send it as If-Match on writes."""
+    episode = app.get_episode(episode_id)
+    set_etag(response, episode.version)
+    return episode_out(episode)
+
+
+@router.get("/episodes/{episode_id}/events", response_model=list[EventOut],
+            responses=problems(401, 404, 422))  # fmt: skip
+def read_episode_events(episode_id: UUID, app: App, caller: CurrentCaller) -> list[EventOut]:
+    """The episode's events in recording order, with corrections applied."""
+    return events_out(app.get_episode(episode_id))
+
+
+@router.get("/clients/{client_id}/journey", response_model=JourneyOut, tags=["journeys"],
+            responses=problems(401, 404, 422))  # fmt: skip
+def read_journey(client_id: UUID, app: App, caller: CurrentCaller) -> JourneyOut:
+    """A client's whole journey: every episode across organisations, in the order they
+    opened, each with its events in order and corrections applied."""
+    episodes = app.client_episodes(client_id)
+    if not episodes:
+        raise Problem(404, "journey-not-found", "Not found", f"No episodes for client {client_id}.")
+    return JourneyOut(client_id=client_id, episodes=[journey_episode_out(e) for e in episodes])

@@ -1,0 +1,95 @@
+"""Drives the referral and journey apps in-process: episodes open from the real referral feed."""
+
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from services.common.auth import Role
+from services.common.feed import FeedPage
+from tests.builders import client_body, days_ago, handover_referral_body, referral_body
+from tests.support import auth
+
+H = auth("ORG1", Role.PROVIDER)
+RISKS = {area: "low" for area in
+         ["suicide_self_harm", "substance_use", "harm_to_others", "harm_from_others",
+          "self_neglect"]}  # fmt: skip
+GOALS = [
+    {"domain": "drug_and_alcohol_misuse", "goal": "stop injecting", "responsible": "client"},
+    {"domain": "health", "goal": "hepatitis C test", "responsible": "keyworker"},
+]
+
+
+class JourneyDriver:
+    def __init__(self, referral: TestClient, journey: TestClient) -> None:
+        self.referral, self.journey = referral, journey
+        self.application = journey.app.state.application  # type: ignore[attr-defined]
+
+    def follow_referrals(self) -> None:
+        """One pass of the follower: read the referral feed after our position, apply it."""
+        while True:
+            after = self.application.referral_feed_position()
+            page = FeedPage.model_validate(
+                self.referral.get("/feed", params={"after": after}, headers=H).json()
+            )
+            if not page.items:
+                return
+            self.application.apply_referral_page(page.items)
+
+    def accepted_referral(self, handover: bool = False, referred: int = 60,
+                          accepted: int = 58, **override: Any) -> dict[str, Any]:  # fmt: skip
+        client = self.referral.post("/clients", json=client_body(), headers=H).json()
+        make = handover_referral_body if handover else referral_body
+        body = make(client["id"], referral_date=days_ago(referred), **override)
+        referral = self.referral.post("/referrals", json=body, headers=H).json()
+        response = self.referral.post(
+            f"/referrals/{referral['id']}/accept",
+            json={"accepted_on": days_ago(accepted), "keyworker": "kim"},
+            headers=H,
+        )
+        assert response.status_code == 200, response.text
+        return dict(referral)
+
+    def open_episode(self, **kwargs: Any) -> str:
+        referral = self.accepted_referral(**kwargs)
+        self.follow_referrals()
+        journey = self.journey.get(f"/clients/{referral['client_id']}/journey", headers=H)
+        assert journey.status_code == 200, journey.text
+        return str(journey.json()["episodes"][-1]["episode"]["id"])
+
+    def post(self, episode_id: str, path: str, body: dict[str, Any], **headers: str) -> Any:
+        return self.journey.post(f"/episodes/{episode_id}/{path}", json=body,
+                                 headers={**H, **headers})  # fmt: skip
+
+    def ok(self, episode_id: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        response = self.post(episode_id, path, body)
+        assert response.status_code == 201, response.text
+        return dict(response.json())
+
+    def triage(self, episode_id: str, on: int = 55, **override: Any) -> dict[str, Any]:
+        body = {"on": days_ago(on), "urgency": "routine", "tier_indicated": 3,
+                "outcome": "structured_treatment_needed", "risks": RISKS, **override}  # fmt: skip
+        return self.ok(episode_id, "triage", body)
+
+    def care_plan(self, episode_id: str, on: int = 50, review_in: int = 28) -> dict[str, Any]:
+        body = {"on": days_ago(on), "goals": GOALS, "next_review_on": days_ago(on - review_in)}
+        return self.ok(episode_id, "care-plan", body)
+
+    def start(self, episode_id: str, modality: str = "specialist_prescribing", on: int = 45) -> str:
+        response = self.post(
+            episode_id, "interventions", {"on": days_ago(on), "modality": modality}
+        )
+        assert response.status_code == 201, response.text
+        return str(response.headers["intervention-id"])
+
+    def discharge(
+        self, episode_id: str, on: int = 10, reason: str = "dropped_out"
+    ) -> dict[str, Any]:
+        return self.ok(episode_id, "discharge", {"on": days_ago(on), "exit_reason": reason})
+
+    def feed_position(self) -> int:
+        return int(self.journey.get("/feed", headers=H).json()["last_position"])
+
+    def episode(self, episode_id: str) -> dict[str, Any]:
+        response = self.journey.get(f"/episodes/{episode_id}", headers=H)
+        assert response.status_code == 200, response.text
+        return dict(response.json())

@@ -10,9 +10,16 @@ from tests.builders import client_body, days_ago, handover_referral_body, referr
 from tests.support import auth
 
 H = auth("ORG1", Role.PROVIDER)
-RISKS = {area: "low" for area in
-         ["suicide_self_harm", "substance_use", "harm_to_others", "harm_from_others",
-          "self_neglect"]}  # fmt: skip
+RISKS = {
+    area: "low"
+    for area in [
+        "suicide_self_harm",
+        "substance_use",
+        "harm_to_others",
+        "harm_from_others",
+        "self_neglect",
+    ]
+}
 GOALS = [
     {"domain": "drug_and_alcohol_misuse", "goal": "stop injecting", "responsible": "client"},
     {"domain": "health", "goal": "hepatitis C test", "responsible": "keyworker"},
@@ -35,8 +42,9 @@ class JourneyDriver:
                 return
             self.application.apply_referral_page(page.items)
 
-    def accepted_referral(self, handover: bool = False, referred: int = 60,
-                          accepted: int = 58, **override: Any) -> dict[str, Any]:  # fmt: skip
+    def accepted_referral(
+        self, handover: bool = False, referred: int = 60, accepted: int = 58, **override: Any
+    ) -> dict[str, Any]:
         client = self.referral.post("/clients", json=client_body(), headers=H).json()
         make = handover_referral_body if handover else referral_body
         body = make(client["id"], referral_date=days_ago(referred), **override)
@@ -57,8 +65,9 @@ class JourneyDriver:
         return str(journey.json()["episodes"][-1]["episode"]["id"])
 
     def post(self, episode_id: str, path: str, body: dict[str, Any], **headers: str) -> Any:
-        return self.journey.post(f"/episodes/{episode_id}/{path}", json=body,
-                                 headers={**H, **headers})  # fmt: skip
+        return self.journey.post(
+            f"/episodes/{episode_id}/{path}", json=body, headers={**H, **headers}
+        )
 
     def ok(self, episode_id: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
         response = self.post(episode_id, path, body)
@@ -66,8 +75,14 @@ class JourneyDriver:
         return dict(response.json())
 
     def triage(self, episode_id: str, on: int = 55, **override: Any) -> dict[str, Any]:
-        body = {"on": days_ago(on), "urgency": "routine", "tier_indicated": 3,
-                "outcome": "structured_treatment_needed", "risks": RISKS, **override}  # fmt: skip
+        body = {
+            "on": days_ago(on),
+            "urgency": "routine",
+            "tier_indicated": 3,
+            "outcome": "structured_treatment_needed",
+            "risks": RISKS,
+            **override,
+        }
         return self.ok(episode_id, "triage", body)
 
     def care_plan(self, episode_id: str, on: int = 50, review_in: int = 28) -> dict[str, Any]:

@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     service_token: str = ""
     max_body_bytes: int = 64 * 1024
     follow_interval_seconds: float = 0.5
+    follow_page_size: int = 500
 
     def database_url(self, service: str) -> str:
         url: str = getattr(self, f"{service}_database_url")

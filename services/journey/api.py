@@ -47,22 +47,50 @@ router = APIRouter(tags=["episodes"])
 
 # Each journey event: its path under /episodes/{id}/, its event class and its request body.
 EVENT_ENDPOINTS: list[tuple[str, type[Episode.JourneyEvent], type[EventIn], str]] = [
-    ("triage", Episode.TriageCompleted, TriageIn,
-     "Triage assessment: urgency, tier indicated, outcome, risks over the five areas of §4.5."),
+    (
+        "triage",
+        Episode.TriageCompleted,
+        TriageIn,
+        "Triage assessment: urgency, tier indicated, outcome, risks over the five areas of §4.5.",
+    ),
     ("keyworker", Episode.KeyworkerAssigned, KeyworkerIn, "Assign or change the keyworker."),
-    ("initial-care-plan", Episode.InitialCarePlanAgreed, InitialCarePlanIn,
-     "Initial care plan after triage (§4.3). Rule: not before triage."),
-    ("comprehensive-assessment", Episode.ComprehensiveAssessmentCompleted, AssessmentIn,
-     "Comprehensive assessment: needs across the four domains (§4.4)."),
-    ("care-plan", Episode.CarePlanAgreed, CarePlanIn,
-     "Care plan agreed (§5.3.2). Rule: not before triage."),
-    ("care-plan-reviews", Episode.CarePlanReviewed, ReviewIn,
-     "Care plan reviewed. Rule: needs an agreed plan (initial or full), not dated before it."),
-    ("aftercare-plan", Episode.AftercarePlanAgreed, AftercareIn,
-     "Aftercare plan (§9.10); allowed after discharge."),
-    ("discharge", Episode.Discharged, DischargeIn,
-     "Discharge with a coded exit reason; ends interventions still active. Once per episode."),
-]  # fmt: skip
+    (
+        "initial-care-plan",
+        Episode.InitialCarePlanAgreed,
+        InitialCarePlanIn,
+        "Initial care plan after triage (§4.3). Rule: not before triage.",
+    ),
+    (
+        "comprehensive-assessment",
+        Episode.ComprehensiveAssessmentCompleted,
+        AssessmentIn,
+        "Comprehensive assessment: needs across the four domains (§4.4).",
+    ),
+    (
+        "care-plan",
+        Episode.CarePlanAgreed,
+        CarePlanIn,
+        "Care plan agreed (§5.3.2). Rule: not before triage.",
+    ),
+    (
+        "care-plan-reviews",
+        Episode.CarePlanReviewed,
+        ReviewIn,
+        "Care plan reviewed. Rule: needs an agreed plan (initial or full), not dated before it.",
+    ),
+    (
+        "aftercare-plan",
+        Episode.AftercarePlanAgreed,
+        AftercareIn,
+        "Aftercare plan (§9.10); allowed after discharge.",
+    ),
+    (
+        "discharge",
+        Episode.Discharged,
+        DischargeIn,
+        "Discharge with a coded exit reason; ends interventions still active. Once per episode.",
+    ),
+]
 BODY_FOR_TYPE: dict[str, type[EventIn]] = {
     event_class.__name__: body for _, event_class, body, _ in EVENT_ENDPOINTS
 }
@@ -85,9 +113,13 @@ def add_event_endpoint(
     path: str, event_class: type[Episode.JourneyEvent], body_type: type[EventIn], summary: str
 ) -> None:
     def record_event(
-        episode_id: UUID, body: EventIn, app: App, caller: CurrentCaller, if_match: IfMatch,
+        episode_id: UUID,
+        body: EventIn,
+        app: App,
+        caller: CurrentCaller,
+        if_match: IfMatch,
         response: Response,
-    ) -> EpisodeOut:  # fmt: skip
+    ) -> EpisodeOut:
         episode = app.record(
             episode_id, event_class, recorded_by(caller), body.on, if_match, **body.event_data()
         )
@@ -96,21 +128,32 @@ def add_event_endpoint(
     record_event.__annotations__["body"] = body_type  # FastAPI validates the specific body
     record_event.__name__ = f"record_{event_class.__name__}"
     router.post(
-        f"/episodes/{{episode_id}}/{path}", status_code=201, response_model=EpisodeOut,
-        summary=summary, responses=WRITE_PROBLEMS,
-    )(record_event)  # fmt: skip
+        f"/episodes/{{episode_id}}/{path}",
+        status_code=201,
+        response_model=EpisodeOut,
+        summary=summary,
+        responses=WRITE_PROBLEMS,
+    )(record_event)
 
 
 for endpoint in EVENT_ENDPOINTS:
     add_event_endpoint(*endpoint)
 
 
-@router.post("/episodes/{episode_id}/interventions", status_code=201, response_model=EpisodeOut,
-             responses=WRITE_PROBLEMS)  # fmt: skip
+@router.post(
+    "/episodes/{episode_id}/interventions",
+    status_code=201,
+    response_model=EpisodeOut,
+    responses=WRITE_PROBLEMS,
+)
 def start_intervention(
-    episode_id: UUID, body: InterventionIn, app: App, caller: CurrentCaller, if_match: IfMatch,
+    episode_id: UUID,
+    body: InterventionIn,
+    app: App,
+    caller: CurrentCaller,
+    if_match: IfMatch,
     response: Response,
-) -> EpisodeOut:  # fmt: skip
+) -> EpisodeOut:
     """Start an intervention; its tier follows from the modality (GET /codes, modality_tiers).
 
     Rule: a Tier 3/4 (structured) intervention needs an agreed care plan, not dated after it.
@@ -118,33 +161,60 @@ def start_intervention(
     """
     intervention_id = str(uuid4())
     episode = app.record(
-        episode_id, Episode.InterventionStarted, recorded_by(caller), body.on, if_match,
-        intervention_id=intervention_id, **body.event_data(),
-    )  # fmt: skip
+        episode_id,
+        Episode.InterventionStarted,
+        recorded_by(caller),
+        body.on,
+        if_match,
+        intervention_id=intervention_id,
+        **body.event_data(),
+    )
     response.headers["Intervention-Id"] = intervention_id
     return answer(episode, response)
 
 
-@router.post("/episodes/{episode_id}/interventions/{intervention_id}/end", status_code=201,
-             response_model=EpisodeOut, responses=WRITE_PROBLEMS)  # fmt: skip
+@router.post(
+    "/episodes/{episode_id}/interventions/{intervention_id}/end",
+    status_code=201,
+    response_model=EpisodeOut,
+    responses=WRITE_PROBLEMS,
+)
 def end_intervention(
-    episode_id: UUID, intervention_id: str, body: InterventionEndIn, app: App,
-    caller: CurrentCaller, if_match: IfMatch, response: Response,
-) -> EpisodeOut:  # fmt: skip
+    episode_id: UUID,
+    intervention_id: str,
+    body: InterventionEndIn,
+    app: App,
+    caller: CurrentCaller,
+    if_match: IfMatch,
+    response: Response,
+) -> EpisodeOut:
     """End an intervention. Rules: not before it started; only once."""
     episode = app.record(
-        episode_id, Episode.InterventionEnded, recorded_by(caller), body.on, if_match,
-        intervention_id=intervention_id, reason=body.reason,
-    )  # fmt: skip
+        episode_id,
+        Episode.InterventionEnded,
+        recorded_by(caller),
+        body.on,
+        if_match,
+        intervention_id=intervention_id,
+        reason=body.reason,
+    )
     return answer(episode, response)
 
 
-@router.post("/episodes/{episode_id}/re-engagement", status_code=201, response_model=EpisodeOut,
-             responses=WRITE_PROBLEMS)  # fmt: skip
+@router.post(
+    "/episodes/{episode_id}/re-engagement",
+    status_code=201,
+    response_model=EpisodeOut,
+    responses=WRITE_PROBLEMS,
+)
 def re_engage(
-    episode_id: UUID, body: ReEngageIn, app: App, caller: CurrentCaller, if_match: IfMatch,
+    episode_id: UUID,
+    body: ReEngageIn,
+    app: App,
+    caller: CurrentCaller,
+    if_match: IfMatch,
     response: Response,
-) -> EpisodeOut:  # fmt: skip
+) -> EpisodeOut:
     """The client returns after discharge or drop-out (§3.9.2): a new episode, for the caller's
     organisation, linked to this one. Returns the new episode; its waiting time counts from
     the re-engagement date."""
@@ -152,24 +222,44 @@ def re_engage(
     return answer(new, response)
 
 
-@router.post("/episodes/{episode_id}/events/{version}/recorded-in-error", status_code=201,
-             response_model=EpisodeOut, responses=WRITE_PROBLEMS, tags=["corrections"])  # fmt: skip
+@router.post(
+    "/episodes/{episode_id}/events/{version}/recorded-in-error",
+    status_code=201,
+    response_model=EpisodeOut,
+    responses=WRITE_PROBLEMS,
+    tags=["corrections"],
+)
 def mark_in_error(
-    episode_id: UUID, version: int, body: InErrorIn, app: App, caller: CurrentCaller,
-    if_match: IfMatch, response: Response,
-) -> EpisodeOut:  # fmt: skip
+    episode_id: UUID,
+    version: int,
+    body: InErrorIn,
+    app: App,
+    caller: CurrentCaller,
+    if_match: IfMatch,
+    response: Response,
+) -> EpisodeOut:
     """Mark the episode's event at `version` recorded in error: it drops out of every derived
     view from now on (the event itself is kept). Marking the opening voids the episode."""
     episode = app.mark_in_error(episode_id, version, recorded_by(caller), body.reason, if_match)
     return answer(episode, response)
 
 
-@router.post("/episodes/{episode_id}/events/{version}/correction", status_code=201,
-             response_model=EpisodeOut, responses=WRITE_PROBLEMS, tags=["corrections"])  # fmt: skip
+@router.post(
+    "/episodes/{episode_id}/events/{version}/correction",
+    status_code=201,
+    response_model=EpisodeOut,
+    responses=WRITE_PROBLEMS,
+    tags=["corrections"],
+)
 def correct(
-    episode_id: UUID, version: int, body: CorrectionIn, app: App, caller: CurrentCaller,
-    if_match: IfMatch, response: Response,
-) -> EpisodeOut:  # fmt: skip
+    episode_id: UUID,
+    version: int,
+    body: CorrectionIn,
+    app: App,
+    caller: CurrentCaller,
+    if_match: IfMatch,
+    response: Response,
+) -> EpisodeOut:
     """Replace the event at `version` by a corrected one: `replacement` is the body the
     event's own endpoint takes. Views use the correction from the time it is recorded."""
     target = next((f for f in app.get_episode(episode_id).facts if f.version == version), None)
@@ -181,12 +271,22 @@ def correct(
     try:
         parsed = body_type.model_validate(body.replacement)
     except ValidationError as error:
-        raise Problem(422, "validation-error", "The request is not valid", str(error),
-                      errors=replacement_errors(error)) from None  # fmt: skip
+        raise Problem(
+            422,
+            "validation-error",
+            "The request is not valid",
+            str(error),
+            errors=replacement_errors(error),
+        ) from None
     episode = app.correct(
-        episode_id, version, recorded_by(caller), body.reason, parsed.on, parsed.event_data(),
+        episode_id,
+        version,
+        recorded_by(caller),
+        body.reason,
+        parsed.on,
+        parsed.event_data(),
         if_match,
-    )  # fmt: skip
+    )
     return answer(episode, response)
 
 
@@ -197,8 +297,7 @@ def replacement_errors(error: ValidationError) -> list[dict[str, Any]]:
     ]
 
 
-@router.get("/episodes/{episode_id}", response_model=EpisodeOut,
-            responses=problems(401, 404, 422))  # fmt: skip
+@router.get("/episodes/{episode_id}", response_model=EpisodeOut, responses=problems(401, 404, 422))
 def read_episode(
     episode_id: UUID, app: App, caller: CurrentCaller, response: Response
 ) -> EpisodeOut:
@@ -209,15 +308,22 @@ def read_episode(
     return episode_out(episode)
 
 
-@router.get("/episodes/{episode_id}/events", response_model=list[EventOut],
-            responses=problems(401, 404, 422))  # fmt: skip
+@router.get(
+    "/episodes/{episode_id}/events",
+    response_model=list[EventOut],
+    responses=problems(401, 404, 422),
+)
 def read_episode_events(episode_id: UUID, app: App, caller: CurrentCaller) -> list[EventOut]:
     """The episode's events in recording order, with corrections applied."""
     return events_out(app.get_episode(episode_id))
 
 
-@router.get("/clients/{client_id}/journey", response_model=JourneyOut, tags=["journeys"],
-            responses=problems(401, 404, 422))  # fmt: skip
+@router.get(
+    "/clients/{client_id}/journey",
+    response_model=JourneyOut,
+    tags=["journeys"],
+    responses=problems(401, 404, 422),
+)
 def read_journey(client_id: UUID, app: App, caller: CurrentCaller) -> JourneyOut:
     """A client's whole journey: every episode across organisations, in the order they
     opened, each with its events in order and corrections applied."""

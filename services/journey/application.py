@@ -104,38 +104,64 @@ class JourneyApplication(JsonApplication):
         return episode
 
     def re_engage(
-        self, episode_id: UUID, by: dict[str, str], on: date, expected_version: int | None,
+        self,
+        episode_id: UUID,
+        by: dict[str, str],
+        on: date,
+        expected_version: int | None,
         keyworker: str | None,
-    ) -> Episode:  # fmt: skip
+    ) -> Episode:
         """The client returns: the old episode records it and a new, linked one opens (§3.9.2)."""
         old = self._get_for_change(episode_id, expected_version)
         state = old.state
         new = Episode(
-            on=on, by=by, client_id=state.client_id, organisation=by["organisation"],
-            referral_id=None, referral_date=on, source=None, referring_organisation=None,
-            priority_flags=list(state.priority_flags), handover=None, keyworker=keyworker,
-            re_engaged_from=old.id,
-        )  # fmt: skip
-        old.record(
-            Episode.ReEngaged, on, by, today(), new_episode_id=new.id,
+            on=on,
+            by=by,
+            client_id=state.client_id,
             organisation=by["organisation"],
-        )  # fmt: skip
+            referral_id=None,
+            referral_date=on,
+            source=None,
+            referring_organisation=None,
+            priority_flags=list(state.priority_flags),
+            handover=None,
+            keyworker=keyworker,
+            re_engaged_from=old.id,
+        )
+        old.record(
+            Episode.ReEngaged,
+            on,
+            by,
+            today(),
+            new_episode_id=new.id,
+            organisation=by["organisation"],
+        )
         self._save(old, new)
         return new
 
     def mark_in_error(
-        self, episode_id: UUID, target_version: int, by: dict[str, str], reason: str,
+        self,
+        episode_id: UUID,
+        target_version: int,
+        by: dict[str, str],
+        reason: str,
         expected_version: int | None,
-    ) -> Episode:  # fmt: skip
+    ) -> Episode:
         episode = self._get_for_change(episode_id, expected_version)
         episode.mark_in_error(target_version, by, reason, today())
         self._save(episode)
         return episode
 
     def correct(
-        self, episode_id: UUID, target_version: int, by: dict[str, str], reason: str,
-        replacement_on: date, replacement: dict[str, Any], expected_version: int | None,
-    ) -> Episode:  # fmt: skip
+        self,
+        episode_id: UUID,
+        target_version: int,
+        by: dict[str, str],
+        reason: str,
+        replacement_on: date,
+        replacement: dict[str, Any],
+        expected_version: int | None,
+    ) -> Episode:
         episode = self._get_for_change(episode_id, expected_version)
         episode.correct(target_version, replacement_on, replacement, by, reason, today())
         self._save(episode)

@@ -128,9 +128,13 @@ class Episode(Aggregate):
     # Commands: rules run here, once.
 
     def record(
-        self, event_class: type[JourneyEvent], on: date, by: dict[str, str], today: date,
+        self,
+        event_class: type[JourneyEvent],
+        on: date,
+        by: dict[str, str],
+        today: date,
         **data: Any,
-    ) -> None:  # fmt: skip
+    ) -> None:
         candidate = Fact(
             self.version + 1, event_class.__name__, on, data, recorded_at=datetime.now(UTC)
         )
@@ -142,22 +146,36 @@ class Episode(Aggregate):
     ) -> None:
         target = rules.check_correction(self.state, self.facts, target_version, replacing=False)
         self.trigger_event(
-            self.EventRecordedInError, on=today, by=by, target_version=target_version,
-            target_type=target.type, reason=reason,
-        )  # fmt: skip
+            self.EventRecordedInError,
+            on=today,
+            by=by,
+            target_version=target_version,
+            target_type=target.type,
+            reason=reason,
+        )
 
     def correct(
-        self, target_version: int, replacement_on: date, replacement: dict[str, Any],
-        by: dict[str, str], reason: str, today: date,
-    ) -> None:  # fmt: skip
+        self,
+        target_version: int,
+        replacement_on: date,
+        replacement: dict[str, Any],
+        by: dict[str, str],
+        reason: str,
+        today: date,
+    ) -> None:
         target = rules.check_correction(self.state, self.facts, target_version, replacing=True)
         rules.check_date(self.state, replacement_on, today)
         kept = {k: target.data[k] for k in ("intervention_id",) if k in target.data}
         self.trigger_event(
-            self.EventCorrected, on=today, by=by, target_version=target_version,
-            target_type=target.type, replacement_on=replacement_on,
-            replacement={**replacement, **kept}, reason=reason,
-        )  # fmt: skip
+            self.EventCorrected,
+            on=today,
+            by=by,
+            target_version=target_version,
+            target_type=target.type,
+            replacement_on=replacement_on,
+            replacement={**replacement, **kept},
+            reason=reason,
+        )
 
     # State: every event, on recording and on replay, comes through here.
 

@@ -61,6 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         token,
         application.apply_referral_page,
         application.referral_feed_position,
+        page_size=settings.follow_page_size,
         idle_seconds=settings.follow_interval_seconds,
     )
     app.state.referral_follower = follower

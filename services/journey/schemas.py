@@ -32,8 +32,10 @@ MAX_GOALS = 20
 
 
 class EventIn(StrictIn):
-    on: date = Field(description="The business date: when it happened (not in the future, "
-                                 "not before the referral date).")  # fmt: skip
+    on: date = Field(
+        description="The business date: when it happened (not in the future, "
+        "not before the referral date)."
+    )
 
     def event_data(self) -> dict[str, Any]:
         return self.model_dump(exclude={"on"})

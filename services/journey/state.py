@@ -116,8 +116,9 @@ class EpisodeState:
     def risk_flags(self) -> list[str]:
         """Risk areas assessed medium or high at triage, then the referral's priority flags."""
         risks = (self.triage or {}).get("risks", {})
-        raised = [area for area, level in risks.items()
-                  if level in (RiskLevel.MEDIUM, RiskLevel.HIGH)]  # fmt: skip
+        raised = [
+            area for area, level in risks.items() if level in (RiskLevel.MEDIUM, RiskLevel.HIGH)
+        ]
         return raised + [flag.value for flag in self.priority_flags]
 
 

@@ -16,9 +16,13 @@ from services.journey.state import Intervention, effective
 
 def intervention_out(i: Intervention) -> InterventionOut:
     return InterventionOut(
-        id=i.id, modality=i.modality, tier=i.tier, started_on=i.started_on,
-        ended_on=i.ended_on, end_reason=getattr(i.end_reason, "value", i.end_reason),
-    )  # fmt: skip
+        id=i.id,
+        modality=i.modality,
+        tier=i.tier,
+        started_on=i.started_on,
+        ended_on=i.ended_on,
+        end_reason=getattr(i.end_reason, "value", i.end_reason),
+    )
 
 
 def episode_out(episode: Episode) -> EpisodeOut:

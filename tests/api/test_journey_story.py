@@ -24,8 +24,12 @@ def test_a_carat_to_cjit_handover_journey_end_to_end(journey_driver: JourneyDriv
     d.ok(episode_id, "keyworker", {"on": days_ago(96), "keyworker": "lee"})
     d.ok(episode_id, "initial-care-plan", {"on": days_ago(96), "goals": GOALS[:1]})
     tier2 = d.start(episode_id, "harm_reduction", on=95)  # Tier 2: no care plan needed
-    needs = {"drug_and_alcohol_misuse": "opiates", "health": "hep C", "offending": "theft",
-             "social_functioning": "housing"}  # fmt: skip
+    needs = {
+        "drug_and_alcohol_misuse": "opiates",
+        "health": "hep C",
+        "offending": "theft",
+        "social_functioning": "housing",
+    }
     d.ok(episode_id, "comprehensive-assessment", {"on": days_ago(90), "needs": needs})
     d.care_plan(episode_id, on=88, review_in=30)
     structured = d.start(episode_id, "specialist_prescribing", on=85)
@@ -35,12 +39,18 @@ def test_a_carat_to_cjit_handover_journey_end_to_end(journey_driver: JourneyDriv
     assert after_start["risk_flags"] == ["self_neglect", "injecting"]
     assert {i["id"] for i in after_start["active_interventions"]} == {tier2, structured}
     assert after_start["next_review_on"] == days_ago(58)
-    review = {"on": days_ago(58), "progress": [{"goal": 0, "progress": "improving"}],
-              "next_review_on": days_ago(30)}  # fmt: skip
+    review = {
+        "on": days_ago(58),
+        "progress": [{"goal": 0, "progress": "improving"}],
+        "next_review_on": days_ago(30),
+    }
     d.ok(episode_id, "care-plan-reviews", review)
     d.ok(episode_id, f"interventions/{tier2}/end", {"on": days_ago(50), "reason": "completed"})
-    d.ok(episode_id, "aftercare-plan", {"on": days_ago(12), "drug_related_support": ["SMART"],
-                                        "agencies": ["Mutual aid"]})  # fmt: skip
+    d.ok(
+        episode_id,
+        "aftercare-plan",
+        {"on": days_ago(12), "drug_related_support": ["SMART"], "agencies": ["Mutual aid"]},
+    )
     d.discharge(episode_id, on=10, reason="treatment_completed_drug_free")
     closed = d.episode(episode_id)
     assert closed["phase"] == "completion"
@@ -65,11 +75,20 @@ def test_a_carat_to_cjit_handover_journey_end_to_end(journey_driver: JourneyDriv
     assert [e["episode"]["id"] for e in journey["episodes"]] == [episode_id, new["id"]]
     types = [e["type"] for e in journey["episodes"][0]["events"]]
     assert types == [
-        "EpisodeOpened", "TriageCompleted", "KeyworkerAssigned", "InitialCarePlanAgreed",
-        "InterventionStarted", "ComprehensiveAssessmentCompleted", "CarePlanAgreed",
-        "InterventionStarted", "CarePlanReviewed", "InterventionEnded", "AftercarePlanAgreed",
-        "Discharged", "ReEngaged",
-    ]  # fmt: skip
+        "EpisodeOpened",
+        "TriageCompleted",
+        "KeyworkerAssigned",
+        "InitialCarePlanAgreed",
+        "InterventionStarted",
+        "ComprehensiveAssessmentCompleted",
+        "CarePlanAgreed",
+        "InterventionStarted",
+        "CarePlanReviewed",
+        "InterventionEnded",
+        "AftercarePlanAgreed",
+        "Discharged",
+        "ReEngaged",
+    ]
     feed = d.journey.get("/feed", params={"limit": 1000}, headers=H).json()["items"]
     assert [i["type"] for i in feed] == [*types[:-1], "ReEngaged", "EpisodeOpened"]
     assert [i["position"] for i in feed] == sorted(i["position"] for i in feed)

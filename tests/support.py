@@ -76,8 +76,11 @@ def wait_until(check: Callable[[], Any], timeout: float = 20.0, interval: float 
 class ServiceProcess:
     """One service as a real uvicorn process on a free port."""
 
-    def __init__(self, service: str, env: dict[str, str], port: int | None = None) -> None:
+    def __init__(
+        self, service: str, env: dict[str, str], port: int | None = None, app: str | None = None
+    ) -> None:
         self.service, self.env = service, env
+        self.app = app or f"services.{service}.main:create_app"
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
@@ -87,7 +90,7 @@ class ServiceProcess:
             sys.executable,
             "-m",
             "uvicorn",
-            f"services.{self.service}.main:create_app",
+            self.app,
             "--factory",
             "--host",
             "127.0.0.1",

@@ -5,8 +5,10 @@ For local use, mint one with:  make token ARGS="--org RX1 --role provider --user
 """
 
 import argparse
+import functools
 import secrets
 import sys
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import Enum
@@ -70,6 +72,17 @@ def _unauthorised(detail: str) -> Problem:
 
 
 def read_token(secret: str, token: str) -> Caller:
+    caller, expires = _verified(secret, token)
+    if time.time() >= expires:
+        _verified.cache_clear()
+        raise _unauthorised("The bearer token has expired; get a new one.")
+    return caller
+
+
+@functools.lru_cache(maxsize=4096)
+def _verified(secret: str, token: str) -> tuple[Caller, float]:
+    """Signature checks are deterministic, so a token verified once need not be again; its
+    expiry is still checked on every request by read_token."""
     try:
         claims = jwt.decode(
             token,
@@ -78,7 +91,8 @@ def read_token(secret: str, token: str) -> Caller:
             issuer=ISSUER,
             options={"require": ["exp", "iat", "sub", "iss"]},
         )
-        return Caller(user=claims["sub"], organisation=claims["org"], role=Role(claims["role"]))
+        caller = Caller(user=claims["sub"], organisation=claims["org"], role=Role(claims["role"]))
+        return caller, float(claims["exp"])
     except jwt.ExpiredSignatureError:
         raise _unauthorised("The bearer token has expired; get a new one.") from None
     except (jwt.InvalidTokenError, KeyError, ValueError):

@@ -1,11 +1,12 @@
 """Event-store wiring: JSON transcodings for our value types and the store chosen by URL."""
 
+import threading
 from datetime import date
 from enum import Enum
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-from eventsourcing.application import Application
+from eventsourcing.application import Application, LRUCache, Repository
 from eventsourcing.persistence import JSONTranscoder, Transcoding
 
 
@@ -36,6 +37,25 @@ def enum_transcoding(enum_type: type[Enum]) -> Transcoding:
     return EnumAsValue()
 
 
+class VersionedCache(LRUCache[Any, Any]):
+    """An aggregate cache that never replaces a newer version with an older one.
+
+    Without fast-forwarding (the SQLite default), a request that loaded an aggregate before
+    another request saved a newer version could otherwise put the stale one back.
+    """
+
+    def __init__(self, maxsize: int) -> None:
+        super().__init__(maxsize)
+        self._put_lock = threading.Lock()
+
+    def put(self, key: Any, value: Any) -> Any:
+        with self._put_lock:
+            link = self.cache.get(key)
+            if link is not None and value is not None and link[self.RESULT].version > value.version:
+                return None
+            return super().put(key, value)
+
+
 class JsonApplication(Application[Any]):
     """An eventsourcing Application whose events are JSON with explicit transcodings.
 
@@ -43,6 +63,12 @@ class JsonApplication(Application[Any]):
     """
 
     enums: tuple[type[Enum], ...] = ()
+
+    def construct_repository(self) -> Repository[Any]:
+        repository = super().construct_repository()
+        if isinstance(repository.cache, LRUCache):
+            repository.cache = VersionedCache(repository.cache.maxsize)
+        return repository
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -58,7 +84,13 @@ def store_env(database_url: str) -> dict[str, str]:
         path = database_url.removeprefix("sqlite:///")
         if not path or path == database_url:
             raise ValueError(f"expected sqlite:///path/to/file.db, got {database_url!r}")
-        return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": path}
+        # The embedded default runs one process per service, so an application's in-process
+        # aggregate cache is authoritative and need not re-read the store before each use.
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": path,
+            "AGGREGATE_CACHE_FASTFORWARD": "n",
+        }
     if parsed.scheme in ("postgresql", "postgres", "postgresql+psycopg"):
         return {
             "PERSISTENCE_MODULE": "eventsourcing.postgres",

@@ -1,6 +1,7 @@
 """The journey application: episodes, their events, and opening episodes from the referral feed."""
 
 from collections import defaultdict
+from contextlib import suppress
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -11,6 +12,7 @@ from eventsourcing.persistence import IntegrityError, ProcessRecorder, Tracking
 from services.common import codes
 from services.common.clock import today
 from services.common.feed import FeedItem
+from services.common.group_commit import GroupCommit
 from services.common.log_index import LogIndex
 from services.common.store import JsonApplication
 from services.journey.domain import Episode
@@ -35,6 +37,7 @@ class JourneyApplication(JsonApplication):
         self._by_client: dict[UUID, list[UUID]] = defaultdict(list)
         self._by_organisation: dict[str, list[UUID]] = defaultdict(list)
         self._log_index = LogIndex(self, self._index_event)
+        self._group_commit = GroupCommit(self.events)
 
     def construct_recorder(self) -> ProcessRecorder:
         # A process recorder stores the followed feed's position with the events it causes.
@@ -176,12 +179,20 @@ class JourneyApplication(JsonApplication):
         return episode
 
     def _save(self, *episodes: Episode) -> None:
+        cache = self.repository.cache
         try:
-            self.save(*episodes)
+            self._group_commit.put([e for episode in episodes for e in episode.collect_events()])
         except IntegrityError:
+            if cache is not None:  # whatever we hold may be stale: read the store next time
+                for episode in episodes:
+                    with suppress(KeyError):
+                        cache.get(episode.id, evict=True)
             raise ConcurrentChangeError(
                 "Another change to the episode was saved first; read it again and retry."
             ) from None
+        if cache is not None and not self.repository.fastforward:
+            for episode in episodes:
+                cache.put(episode.id, episode)
 
     # Queries
 

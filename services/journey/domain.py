@@ -177,6 +177,17 @@ class Episode(Aggregate):
             reason=reason,
         )
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> "Episode":
+        """The repository's cache hands out a deep copy on every read. Facts are immutable, so
+        the copy shares them and copies only what `evolve` mutates: O(events), not a full
+        recursive copy of every event's data."""
+        copied = object.__new__(type(self))
+        copied.__dict__.update(self.__dict__)
+        copied._pending_events = list(self._pending_events)
+        copied.facts = list(self.facts)
+        copied.state = self.state.copy()
+        return copied
+
     # State: every event, on recording and on replay, comes through here.
 
     def absorb(self, journey_event: Any) -> None:

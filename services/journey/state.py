@@ -76,6 +76,14 @@ class EpisodeState:
     re_engaged_to: UUID | None = None
     latest_on: date = date.min
 
+    def copy(self) -> "EpisodeState":
+        """A copy safe to evolve: the mutable parts are new, the immutable ones shared."""
+        return replace(
+            self,
+            priority_flags=list(self.priority_flags),
+            interventions={k: replace(v) for k, v in self.interventions.items()},
+        )
+
     @property
     def plan_on(self) -> date | None:
         """The date of the latest agreed plan, initial or full."""

@@ -133,6 +133,22 @@ def test_requests_without_a_valid_token_are_401(referral_api: TestClient) -> Non
     assert referral_api.get("/health").status_code == 200
 
 
+def test_expired_and_wrongly_signed_tokens_are_401(referral_api: TestClient) -> None:
+    from datetime import timedelta
+
+    from services.common.auth import Caller, mint_token
+    from tests.support import SECRET
+
+    caller = Caller("alice", "ORG1", Role.PROVIDER)
+    expired = mint_token(SECRET, caller, timedelta(seconds=-1))
+    body = assert_problem(
+        referral_api.get("/feed", headers={"Authorization": f"Bearer {expired}"}), 401
+    )
+    assert "expired" in body["detail"]
+    forged = mint_token("another-secret-of-at-least-32-bytes!!", caller)
+    assert_problem(referral_api.get("/feed", headers={"Authorization": f"Bearer {forged}"}), 401)
+
+
 def test_referral_made_accepted_and_read_back(referral_api: TestClient) -> None:
     referral = new_referral(referral_api, priority_flags=["pregnant", "injecting", "pregnant"])
     assert referral["status"] == "pending"

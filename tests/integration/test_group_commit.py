@@ -1,0 +1,89 @@
+"""Group commit on both stores: batched writes land atomically, conflicts answer per writer."""
+
+import threading
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+import pytest
+from eventsourcing.persistence import IntegrityError
+
+from services.common.codes import ReferralSource
+from services.common.group_commit import GroupCommit, _Write
+from services.common.store import store_env
+from services.journey.application import JourneyApplication
+from services.journey.domain import Episode
+from tests.support import database_url
+
+BY = {"organisation": "ORG1", "user": "alice"}
+DAY = date(2026, 1, 10)
+
+
+@pytest.fixture
+def application(store: str, tmp_path: Path) -> Iterator[JourneyApplication]:
+    with database_url(store, tmp_path, "journey") as url:
+        app = JourneyApplication(env=store_env(url))
+        yield app
+        app.close()
+
+
+def new_episode(app: JourneyApplication) -> Episode:
+    episode = Episode(
+        on=DAY, by=BY, client_id=uuid4(), organisation="ORG1", referral_id=uuid4(),
+        referral_date=DAY, source=ReferralSource.GP, referring_organisation=None,
+        priority_flags=[], handover=None, keyworker=None, re_engaged_from=None,
+    )  # fmt: skip
+    app.save(episode)
+    return episode
+
+
+def keyworker_events(app: JourneyApplication, episode: Episode, name: str) -> list[Any]:
+    copy = app.get_episode(episode.id)
+    copy.record(Episode.KeyworkerAssigned, DAY, BY, DAY, keyworker=name)
+    return list(copy.collect_events())
+
+
+def test_a_batch_with_a_conflict_saves_the_rest_and_fails_only_the_loser(
+    application: JourneyApplication,
+) -> None:
+    one, two = new_episode(application), new_episode(application)
+    first = _Write(keyworker_events(application, one, "a"))
+    rival = _Write(keyworker_events(application, one, "b"))  # same version as `first`
+    other = _Write(keyworker_events(application, two, "c"))
+    committer = GroupCommit(application.events)
+    committer._commit([first, rival, other])
+    assert first.error is None and other.error is None
+    assert isinstance(rival.error, IntegrityError)
+    stored = application.repository  # version= reads the store, not the cache
+    assert stored.get(one.id, version=2).state.keyworker == "a"
+    assert stored.get(two.id, version=2).state.keyworker == "c"
+    assert [e.originator_version for e in application.events.get(one.id)] == [1, 2]
+
+
+def test_concurrent_writers_to_different_episodes_all_land(
+    application: JourneyApplication,
+) -> None:
+    episodes = [new_episode(application) for _ in range(8)]
+    errors: list[BaseException] = []
+
+    def write(episode: Episode) -> None:
+        for n in range(10):
+            try:
+                application.record(
+                    episode.id, Episode.KeyworkerAssigned, BY, DAY, keyworker=f"k{n}"
+                )
+            except BaseException as error:
+                errors.append(error)
+
+    threads = [threading.Thread(target=write, args=(e,)) for e in episodes]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    for episode in episodes:
+        stored = list(application.events.get(episode.id))
+        assert [e.originator_version for e in stored] == list(range(1, 12))
+        assert application.get_episode(episode.id).state.keyworker == "k9"

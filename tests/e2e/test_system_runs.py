@@ -7,7 +7,8 @@ import httpx
 import pytest
 
 from tests.builders import client_body, days_ago, handover_referral_body
-from tests.support import ServiceProcess, auth
+from tests.journey_driver import GOALS, RISKS
+from tests.support import ServiceProcess, auth, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -56,3 +57,52 @@ def test_three_services_answer_and_a_referral_goes_through(
             "ReferralAccepted",
         ]
         assert [i["position"] for i in items] == sorted(i["position"] for i in items)
+
+    client_id = client.json()["id"]
+    with httpx.Client(base_url=system["journey"].url, headers=headers) as http:
+        journey = wait_until(
+            lambda: http.get(f"/clients/{client_id}/journey").json().get("episodes")
+        )
+        episode = journey[0]["episode"]["id"]
+        assert journey[0]["episode"]["handover"]["kind"] == "carat_to_cjit"
+        triage = {
+            "on": days_ago(29),
+            "urgency": "urgent",
+            "tier_indicated": 3,
+            "outcome": "structured_treatment_needed",
+            "risks": RISKS,
+        }
+        review = {
+            "on": days_ago(10),
+            "next_review_on": days_ago(-18),
+            "progress": [{"goal": 1, "progress": "achieved"}],
+        }
+        steps = [
+            ("triage", triage),
+            ("care-plan", {"on": days_ago(28), "goals": GOALS, "next_review_on": days_ago(10)}),
+            ("interventions", {"on": days_ago(27), "modality": "specialist_prescribing"}),
+            ("care-plan-reviews", review),
+            ("discharge", {"on": days_ago(5), "exit_reason": "treatment_completed_drug_free"}),
+            ("aftercare-plan", {"on": days_ago(4), "drug_related_support": ["mutual aid"]}),
+            ("re-engagement", {"on": days_ago(1)}),
+        ]
+        for path, body in steps:
+            response = http.post(f"/episodes/{episode}/{path}", json=body)
+            assert response.status_code == 201, (path, response.text)
+        journey = http.get(f"/clients/{client_id}/journey").json()["episodes"]
+        expected = [
+            "EpisodeOpened",
+            "TriageCompleted",
+            "CarePlanAgreed",
+            "InterventionStarted",
+            "CarePlanReviewed",
+            "Discharged",
+            "AftercarePlanAgreed",
+            "ReEngaged",
+        ]
+        assert [e["type"] for e in journey[0]["events"]] == expected
+        assert journey[1]["episode"]["re_engaged_from"] == episode
+        feed = http.get("/feed").json()["items"]
+        assert [i["type"] for i in feed] == [*expected, "EpisodeOpened"]
+        health = http.get("/health").json()["following"]["referral"]
+        assert health["caught_up"] and health["last_error"] is None

@@ -10,6 +10,10 @@ from tests.builders import client_body, days_ago, handover_referral_body, referr
 from tests.support import auth
 
 H = auth("ORG1", Role.PROVIDER)
+SERVICE = auth("test-service", Role.SERVICE)
+CARAT = auth("HMP1", Role.CARAT)
+CJIT = auth("CJIT1", Role.CJIT)
+ORG_HEADERS = {"ORG1": H, "CJIT1": CJIT, "HMP1": CARAT}
 RISKS = {
     area: "low"
     for area in [
@@ -30,13 +34,19 @@ class JourneyDriver:
     def __init__(self, referral: TestClient, journey: TestClient) -> None:
         self.referral, self.journey = referral, journey
         self.application = journey.app.state.application  # type: ignore[attr-defined]
+        self.application.consent_refresher = self.refresh
+        self.owners: dict[str, dict[str, str]] = {}
+
+    def refresh(self) -> bool:
+        self.follow_referrals()
+        return True
 
     def follow_referrals(self) -> None:
         """One pass of the follower: read the referral feed after our position, apply it."""
         while True:
             after = self.application.referral_feed_position()
             page = FeedPage.model_validate(
-                self.referral.get("/feed", params={"after": after}, headers=H).json()
+                self.referral.get("/feed", params={"after": after}, headers=SERVICE).json()
             )
             if not page.items:
                 return
@@ -45,14 +55,15 @@ class JourneyDriver:
     def accepted_referral(
         self, handover: bool = False, referred: int = 60, accepted: int = 58, **override: Any
     ) -> dict[str, Any]:
-        client = self.referral.post("/clients", json=client_body(), headers=H).json()
+        maker, receiver = (CARAT, CJIT) if handover else (H, H)
+        client = self.referral.post("/clients", json=client_body(), headers=maker).json()
         make = handover_referral_body if handover else referral_body
         body = make(client["id"], referral_date=days_ago(referred), **override)
-        referral = self.referral.post("/referrals", json=body, headers=H).json()
+        referral = self.referral.post("/referrals", json=body, headers=maker).json()
         response = self.referral.post(
             f"/referrals/{referral['id']}/accept",
             json={"accepted_on": days_ago(accepted), "keyworker": "kim"},
-            headers=H,
+            headers=receiver,
         )
         assert response.status_code == 200, response.text
         return dict(referral)
@@ -60,13 +71,21 @@ class JourneyDriver:
     def open_episode(self, **kwargs: Any) -> str:
         referral = self.accepted_referral(**kwargs)
         self.follow_referrals()
-        journey = self.journey.get(f"/clients/{referral['client_id']}/journey", headers=H)
+        owner = ORG_HEADERS[referral["receiving_organisation"]]
+        journey = self.journey.get(f"/clients/{referral['client_id']}/journey", headers=owner)
         assert journey.status_code == 200, journey.text
-        return str(journey.json()["episodes"][-1]["episode"]["id"])
+        episode_id = str(journey.json()["episodes"][-1]["episode"]["id"])
+        self.owners[episode_id] = owner
+        return episode_id
+
+    def headers_for(self, episode_id: str) -> dict[str, str]:
+        return self.owners.get(episode_id, H)
 
     def post(self, episode_id: str, path: str, body: dict[str, Any], **headers: str) -> Any:
         return self.journey.post(
-            f"/episodes/{episode_id}/{path}", json=body, headers={**H, **headers}
+            f"/episodes/{episode_id}/{path}",
+            json=body,
+            headers={**self.headers_for(episode_id), **headers},
         )
 
     def ok(self, episode_id: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -102,9 +121,13 @@ class JourneyDriver:
         return self.ok(episode_id, "discharge", {"on": days_ago(on), "exit_reason": reason})
 
     def feed_position(self) -> int:
-        return int(self.journey.get("/feed", headers=H).json()["last_position"])
+        return int(self.journey.get("/feed", headers=SERVICE).json()["last_position"])
+
+    def feed(self) -> list[dict[str, Any]]:
+        page = self.journey.get("/feed", params={"limit": 1000}, headers=SERVICE).json()
+        return list(page["items"])
 
     def episode(self, episode_id: str) -> dict[str, Any]:
-        response = self.journey.get(f"/episodes/{episode_id}", headers=H)
+        response = self.journey.get(f"/episodes/{episode_id}", headers=self.headers_for(episode_id))
         assert response.status_code == 200, response.text
         return dict(response.json())

@@ -1,5 +1,6 @@
 """The event feed: the public, ordered, paged contract every follower depends on."""
 
+from collections.abc import Callable
 from datetime import date, datetime
 from enum import Enum
 from typing import Any
@@ -59,33 +60,47 @@ def event_id(aggregate_id: UUID, version: int) -> UUID:
     return uuid5(aggregate_id, str(version))
 
 
-def read_feed(app: Application[Any], after: int, limit: int) -> FeedPage:
+# Records a service keeps for itself, never published: idempotency keys, consent projections.
+INTERNAL_AGGREGATES = frozenset({"IdempotencyRecord", "ClientConsents"})
+
+
+def read_feed(
+    app: Application[Any], after: int, limit: int, visible: Callable[[FeedItem], bool] | None = None
+) -> FeedPage:
+    """Scan up to `limit` positions after `after`; return the published, visible items.
+
+    `next_after` is the last position scanned, so a caller who may see only some events
+    (or none on a page) still moves forward; `has_more` says whether positions remain.
+    """
     notifications = app.recorder.select_notifications(
         start=after, limit=limit + 1, inclusive_of_start=False
     )
     has_more = len(notifications) > limit
+    scanned = notifications[:limit]
     items = []
-    for notification in notifications[:limit]:
+    for notification in scanned:
+        aggregate_type, _, type_name = notification.topic.rpartition(":")[2].rpartition(".")
+        if aggregate_type in INTERNAL_AGGREGATES:
+            continue
         event = app.mapper.to_domain_event(notification)
         attributes = vars(event)
-        aggregate_type, _, type_name = notification.topic.rpartition(":")[2].rpartition(".")
         by = attributes.get("by")
-        items.append(
-            FeedItem(
-                position=notification.id,
-                event_id=event_id(event.originator_id, event.originator_version),
-                type=type_name,
-                aggregate_type=aggregate_type,
-                aggregate_id=event.originator_id,
-                version=event.originator_version,
-                business_date=attributes["on"],
-                recorded_at=attributes["timestamp"],
-                recorded_by=RecordedBy(**by) if by else None,
-                data={k: plain(v) for k, v in attributes.items() if k not in ENVELOPE},
-            )
+        item = FeedItem(
+            position=notification.id,
+            event_id=event_id(event.originator_id, event.originator_version),
+            type=type_name,
+            aggregate_type=aggregate_type,
+            aggregate_id=event.originator_id,
+            version=event.originator_version,
+            business_date=attributes["on"],
+            recorded_at=attributes["timestamp"],
+            recorded_by=RecordedBy(**by) if by else None,
+            data={k: plain(v) for k, v in attributes.items() if k not in ENVELOPE},
         )
+        if visible is None or visible(item):
+            items.append(item)
     last_position = app.recorder.max_notification_id() or 0
-    next_after = items[-1].position if items else max(after, 0)
+    next_after = scanned[-1].id if scanned else max(after, 0)
     return FeedPage(
         items=items,
         after=after,

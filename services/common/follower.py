@@ -41,9 +41,26 @@ class FeedFollower:
         self.last_contact: datetime | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._polling = threading.Lock()  # one page at a time, whoever asks
+
+    def catch_up(self, timeout: float = 2.0) -> bool:
+        """Apply every page available now (for a caller that needs current upstream state);
+        False if the upstream could not be read."""
+        try:
+            with httpx.Client(timeout=timeout) as http:
+                while self.poll_once(http):
+                    pass
+        except (httpx.HTTPError, ValueError) as error:
+            self.last_error = f"{type(error).__name__}: {error}"
+            return False
+        return True
 
     def poll_once(self, http: httpx.Client) -> int:
         """Fetch and apply one page; returns how many items it held."""
+        with self._polling:
+            return self._poll(http)
+
+    def _poll(self, http: httpx.Client) -> int:
         if self.position is None:
             self.position = self._position()
         response = http.get(

@@ -95,6 +95,8 @@ def install_problem_handlers(
 
     def on_domain(status: int, slug: str) -> Callable[[Request, Exception], Any]:
         async def handler(request: Request, exc: Exception) -> JSONResponse:
+            if status == 404:  # identical for "absent" and "not yours", so nothing leaks
+                return problem_response(404, "not-found", "Not found", str(exc))
             doc = (type(exc).__doc__ or type(exc).__name__).strip().splitlines()[0]
             return problem_response(status, slug, doc.rstrip("."), str(exc), rule=slug)
 

@@ -6,8 +6,11 @@ from enum import Enum
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-from eventsourcing.application import Application, LRUCache, Repository
-from eventsourcing.persistence import JSONTranscoder, Transcoding
+from eventsourcing.application import AggregateNotFoundError, Application, LRUCache, Repository
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
+
+from services.common.idempotency import IdempotencyRecord, Receipt, check_replay
 
 
 class DateAsISO(Transcoding):
@@ -56,6 +59,10 @@ class VersionedCache(LRUCache[Any, Any]):
             return super().put(key, value)
 
 
+class ConcurrentChangeError(Exception):
+    """Another change to the same record was saved first; read it again and retry."""
+
+
 class JsonApplication(Application[Any]):
     """An eventsourcing Application whose events are JSON with explicit transcodings.
 
@@ -69,6 +76,27 @@ class JsonApplication(Application[Any]):
         if isinstance(repository.cache, LRUCache):
             repository.cache = VersionedCache(repository.cache.maxsize)
         return repository
+
+    def replay(self, receipt: Receipt | None) -> IdempotencyRecord | None:
+        """The record of an earlier request with this Idempotency-Key, if the same request."""
+        if receipt is None:
+            return None
+        try:
+            record: IdempotencyRecord = self.repository.get(receipt.record_id)
+        except AggregateNotFoundError:
+            return None
+        return check_replay(record, receipt)
+
+    def save_keyed(self, receipt: Receipt | None, *aggregates: Aggregate) -> None:
+        """Save the aggregates, and the Idempotency-Key's record in the same transaction
+        (pointing at the first aggregate's resulting version)."""
+        extra = [receipt.record(aggregates[0])] if receipt is not None else []
+        try:
+            self.save(*aggregates, *extra)
+        except IntegrityError:
+            raise ConcurrentChangeError(
+                "Another change to the same record was saved first; read it again and retry."
+            ) from None
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

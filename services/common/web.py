@@ -6,9 +6,10 @@ from typing import Annotated, Any
 from eventsourcing.application import Application
 from fastapi import APIRouter, FastAPI, Query, Request
 
-from services.common.auth import CurrentCaller, auth_secret
-from services.common.codes import coded_lists
-from services.common.feed import FeedPage, read_feed
+from services.common.access import READERS, AccessLog, Purpose, require_role
+from services.common.auth import Caller, CurrentCaller, Role, auth_secret
+from services.common.codes import SharingPurpose, coded_lists
+from services.common.feed import FeedItem, FeedPage, read_feed
 from services.common.problems import MEDIA_TYPE, RequestGuard, install_problem_handlers
 from services.common.settings import Settings
 
@@ -85,19 +86,20 @@ def create_service_app(
     return app
 
 
+FeedFilter = Callable[[Request, Caller, SharingPurpose], Callable[[FeedItem], bool]]
+
+
 def common_router(
     get_application: Callable[[Request], Application[Any]],
-    health: Callable[[Request], dict[str, Any]] | None = None,
+    health: Callable[[Request], dict[str, Any]],
+    feed_filter: FeedFilter,
 ) -> APIRouter:
     """/health (open), /codes and /feed (authenticated)."""
     router = APIRouter()
 
     @router.get("/health", tags=["service"], openapi_extra={"security": []})
     def get_health(request: Request) -> dict[str, Any]:
-        status: dict[str, Any] = {"status": "ok"}
-        if health is not None:
-            status.update(health(request))
-        return status
+        return {"status": "ok", **health(request)}
 
     @router.get("/codes", tags=["service"], responses=problems(401))
     def get_codes(caller: CurrentCaller) -> dict[str, object]:
@@ -105,10 +107,11 @@ def common_router(
         planned exits), urgencies, decline reasons and more."""
         return coded_lists()
 
-    @router.get("/feed", tags=["feed"], response_model=FeedPage, responses=problems(401, 422))
+    @router.get("/feed", tags=["feed"], response_model=FeedPage, responses=problems(401, 403, 422))
     def get_feed(
         request: Request,
         caller: CurrentCaller,
+        purpose: Purpose,
         after: Annotated[int, Query(ge=0, description="Return items after this position.")] = 0,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> FeedPage:
@@ -116,7 +119,19 @@ def common_router(
 
         Positions strictly increase but may have gaps; page with `after=next_after` until
         `has_more` is false. Schema: openapi/feed.schema.json.
+
+        Service tokens see every event. A partner (provider, CJIT, CARAT, administrator)
+        sees only events of records its organisation is party to, or that the client's
+        standing consent lets it see for the stated Purpose; each page it reads is audited.
+        Commissioners read KPIs, not feeds (403).
         """
-        return read_feed(get_application(request), after, limit)
+        application = get_application(request)
+        if caller.role is Role.SERVICE:
+            return read_feed(application, after, limit)
+        require_role(caller, READERS, "read a feed")
+        page = read_feed(application, after, limit, feed_filter(request, caller, purpose))
+        log: AccessLog = request.app.state.access_log
+        log.record(caller, "feed", f"after={after}", None, purpose, "granted")
+        return page
 
     return router

@@ -6,7 +6,10 @@ from uuid import UUID, uuid4
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import ValidationError
 
-from services.common.auth import Caller, CurrentCaller
+from services.common.access import AccessLog, NotVisibleError, Purpose, Reader, Staff, audited
+from services.common.auth import Caller
+from services.common.codes import SharingPurpose
+from services.common.idempotency import Receipt, keyed_write, receipt
 from services.common.problems import Problem
 from services.common.versions import expected_version, set_etag
 from services.common.web import problems
@@ -40,10 +43,19 @@ def get_application(request: Request) -> JourneyApplication:
     return application
 
 
+def get_access_log(request: Request) -> AccessLog:
+    log: AccessLog = request.app.state.access_log
+    return log
+
+
 App = Annotated[JourneyApplication, Depends(get_application)]
+Log = Annotated[AccessLog, Depends(get_access_log)]
 IfMatch = Annotated[int | None, Depends(expected_version)]
-WRITE_PROBLEMS = problems(401, 404, 409, 412, 413, 415, 422)
+Key = Annotated[Receipt | None, Depends(receipt)]
+WRITE_PROBLEMS = problems(401, 403, 404, 409, 412, 413, 415, 422)
+READ_PROBLEMS = problems(401, 403, 404, 422)
 router = APIRouter(tags=["episodes"])
+CARE = SharingPurpose.CARE_COORDINATION
 
 # Each journey event: its path under /episodes/{id}/, its event class and its request body.
 EVENT_ENDPOINTS: list[tuple[str, type[Episode.JourneyEvent], type[EventIn], str]] = [
@@ -103,9 +115,12 @@ def recorded_by(caller: Caller) -> dict[str, str]:
     return {"organisation": caller.organisation, "user": caller.user}
 
 
-def answer(episode: Episode, response: Response) -> EpisodeOut:
+def answer(
+    episode: Episode, response: Response, headers: dict[str, str] | None = None
+) -> EpisodeOut:
     set_etag(response, episode.version)
     response.headers["Location"] = f"/episodes/{episode.id}"
+    response.headers.update(headers or {})
     return episode_out(episode)
 
 
@@ -116,14 +131,26 @@ def add_event_endpoint(
         episode_id: UUID,
         body: EventIn,
         app: App,
-        caller: CurrentCaller,
+        caller: Staff,
         if_match: IfMatch,
+        key: Key,
         response: Response,
     ) -> EpisodeOut:
-        episode = app.record(
-            episode_id, event_class, recorded_by(caller), body.on, if_match, **body.event_data()
+        episode, headers = keyed_write(
+            app,
+            key,
+            caller,
+            lambda receipt: app.record(
+                episode_id,
+                event_class,
+                recorded_by(caller),
+                body.on,
+                if_match,
+                receipt,
+                **body.event_data(),
+            ),
         )
-        return answer(episode, response)
+        return answer(episode, response, headers)
 
     record_event.__annotations__["body"] = body_type  # FastAPI validates the specific body
     record_event.__name__ = f"record_{event_class.__name__}"
@@ -150,8 +177,9 @@ def start_intervention(
     episode_id: UUID,
     body: InterventionIn,
     app: App,
-    caller: CurrentCaller,
+    caller: Staff,
     if_match: IfMatch,
+    key: Key,
     response: Response,
 ) -> EpisodeOut:
     """Start an intervention; its tier follows from the modality (GET /codes, modality_tiers).
@@ -160,17 +188,23 @@ def start_intervention(
     The new intervention's id is in the `Intervention-Id` header and in `interventions`.
     """
     intervention_id = str(uuid4())
-    episode = app.record(
-        episode_id,
-        Episode.InterventionStarted,
-        recorded_by(caller),
-        body.on,
-        if_match,
-        intervention_id=intervention_id,
-        **body.event_data(),
-    )
-    response.headers["Intervention-Id"] = intervention_id
-    return answer(episode, response)
+
+    def write(receipt: Receipt | None) -> Episode:
+        if receipt is not None:
+            receipt.headers["Intervention-Id"] = intervention_id
+        return app.record(
+            episode_id,
+            Episode.InterventionStarted,
+            recorded_by(caller),
+            body.on,
+            if_match,
+            receipt,
+            intervention_id=intervention_id,
+            **body.event_data(),
+        )
+
+    episode, headers = keyed_write(app, key, caller, write)
+    return answer(episode, response, headers or {"Intervention-Id": intervention_id})
 
 
 @router.post(
@@ -184,21 +218,28 @@ def end_intervention(
     intervention_id: str,
     body: InterventionEndIn,
     app: App,
-    caller: CurrentCaller,
+    caller: Staff,
     if_match: IfMatch,
+    key: Key,
     response: Response,
 ) -> EpisodeOut:
     """End an intervention. Rules: not before it started; only once."""
-    episode = app.record(
-        episode_id,
-        Episode.InterventionEnded,
-        recorded_by(caller),
-        body.on,
-        if_match,
-        intervention_id=intervention_id,
-        reason=body.reason,
+    episode, headers = keyed_write(
+        app,
+        key,
+        caller,
+        lambda receipt: app.record(
+            episode_id,
+            Episode.InterventionEnded,
+            recorded_by(caller),
+            body.on,
+            if_match,
+            receipt,
+            intervention_id=intervention_id,
+            reason=body.reason,
+        ),
     )
-    return answer(episode, response)
+    return answer(episode, response, headers)
 
 
 @router.post(
@@ -211,15 +252,24 @@ def re_engage(
     episode_id: UUID,
     body: ReEngageIn,
     app: App,
-    caller: CurrentCaller,
+    caller: Staff,
     if_match: IfMatch,
+    key: Key,
     response: Response,
 ) -> EpisodeOut:
     """The client returns after discharge or drop-out (§3.9.2): a new episode, for the caller's
-    organisation, linked to this one. Returns the new episode; its waiting time counts from
-    the re-engagement date."""
-    new = app.re_engage(episode_id, recorded_by(caller), body.on, if_match, body.keyworker)
-    return answer(new, response)
+    organisation, linked to this one. Allowed to the episode's organisation and to those the
+    client's consent lets see it (a CJIT re-engaging a drop-out). Returns the new episode;
+    its waiting time counts from the re-engagement date."""
+    new, headers = keyed_write(
+        app,
+        key,
+        caller,
+        lambda receipt: app.re_engage(
+            episode_id, recorded_by(caller), body.on, if_match, body.keyworker, receipt
+        ),
+    )
+    return answer(new, response, headers)
 
 
 @router.post(
@@ -234,14 +284,22 @@ def mark_in_error(
     version: int,
     body: InErrorIn,
     app: App,
-    caller: CurrentCaller,
+    caller: Staff,
     if_match: IfMatch,
+    key: Key,
     response: Response,
 ) -> EpisodeOut:
     """Mark the episode's event at `version` recorded in error: it drops out of every derived
     view from now on (the event itself is kept). Marking the opening voids the episode."""
-    episode = app.mark_in_error(episode_id, version, recorded_by(caller), body.reason, if_match)
-    return answer(episode, response)
+    episode, headers = keyed_write(
+        app,
+        key,
+        caller,
+        lambda receipt: app.mark_in_error(
+            episode_id, version, recorded_by(caller), body.reason, if_match, receipt
+        ),
+    )
+    return answer(episode, response, headers)
 
 
 @router.post(
@@ -256,13 +314,15 @@ def correct(
     version: int,
     body: CorrectionIn,
     app: App,
-    caller: CurrentCaller,
+    caller: Staff,
     if_match: IfMatch,
+    key: Key,
     response: Response,
 ) -> EpisodeOut:
     """Replace the event at `version` by a corrected one: `replacement` is the body the
     event's own endpoint takes. Views use the correction from the time it is recorded."""
-    target = next((f for f in app.get_episode(episode_id).facts if f.version == version), None)
+    episode = app.visible_episode(caller.organisation, episode_id, CARE)
+    target = next((f for f in episode.facts if f.version == version), None)
     if target is None:
         raise EventNotFoundError(f"The episode has no event at version {version}.")
     body_type = BODY_FOR_TYPE.get(target.type)
@@ -278,16 +338,22 @@ def correct(
             str(error),
             errors=replacement_errors(error),
         ) from None
-    episode = app.correct(
-        episode_id,
-        version,
-        recorded_by(caller),
-        body.reason,
-        parsed.on,
-        parsed.event_data(),
-        if_match,
+    corrected, headers = keyed_write(
+        app,
+        key,
+        caller,
+        lambda receipt: app.correct(
+            episode_id,
+            version,
+            recorded_by(caller),
+            body.reason,
+            parsed.on,
+            parsed.event_data(),
+            if_match,
+            receipt,
+        ),
     )
-    return answer(episode, response)
+    return answer(corrected, response, headers)
 
 
 def replacement_errors(error: ValidationError) -> list[dict[str, Any]]:
@@ -297,37 +363,58 @@ def replacement_errors(error: ValidationError) -> list[dict[str, Any]]:
     ]
 
 
-@router.get("/episodes/{episode_id}", response_model=EpisodeOut, responses=problems(401, 404, 422))
+def audited_episode(
+    app: JourneyApplication,
+    log: AccessLog,
+    caller: Caller,
+    purpose: Any,
+    what: str,
+    episode_id: UUID,
+) -> Episode:
+    """The episode if visible to the caller (own, or under consent); the read is audited."""
+    with audited(log, caller, purpose, what, episode_id) as read:
+        owner = app.episode_owner(episode_id)
+        read.client_id = owner[1] if owner else None
+        return app.visible_episode(caller.organisation, episode_id, purpose)
+
+
+@router.get("/episodes/{episode_id}", response_model=EpisodeOut, responses=READ_PROBLEMS)
 def read_episode(
-    episode_id: UUID, app: App, caller: CurrentCaller, response: Response
+    episode_id: UUID, app: App, log: Log, caller: Reader, purpose: Purpose, response: Response
 ) -> EpisodeOut:
     """Current state: phase, tier, keyworker, latest plan, active interventions, next review
-    date, risk flags. The ETag is the episode version; send it as If-Match on writes."""
-    episode = app.get_episode(episode_id)
+    date, risk flags. The ETag is the episode version; send it as If-Match on writes.
+    Visible to the episode's organisation, and to others under the client's consent for the
+    stated Purpose. Audited."""
+    episode = audited_episode(app, log, caller, purpose, "episode", episode_id)
     set_etag(response, episode.version)
     return episode_out(episode)
 
 
-@router.get(
-    "/episodes/{episode_id}/events",
-    response_model=list[EventOut],
-    responses=problems(401, 404, 422),
-)
-def read_episode_events(episode_id: UUID, app: App, caller: CurrentCaller) -> list[EventOut]:
-    """The episode's events in recording order, with corrections applied."""
-    return events_out(app.get_episode(episode_id))
+@router.get("/episodes/{episode_id}/events", response_model=list[EventOut], responses=READ_PROBLEMS)
+def read_episode_events(
+    episode_id: UUID, app: App, log: Log, caller: Reader, purpose: Purpose
+) -> list[EventOut]:
+    """The episode's events in recording order, with corrections applied. Audited."""
+    return events_out(audited_episode(app, log, caller, purpose, "episode-events", episode_id))
 
 
 @router.get(
     "/clients/{client_id}/journey",
     response_model=JourneyOut,
     tags=["journeys"],
-    responses=problems(401, 404, 422),
+    responses=READ_PROBLEMS,
 )
-def read_journey(client_id: UUID, app: App, caller: CurrentCaller) -> JourneyOut:
-    """A client's whole journey: every episode across organisations, in the order they
-    opened, each with its events in order and corrections applied."""
-    episodes = app.client_episodes(client_id)
-    if not episodes:
-        raise Problem(404, "journey-not-found", "Not found", f"No episodes for client {client_id}.")
+def read_journey(
+    client_id: UUID, app: App, log: Log, caller: Reader, purpose: Purpose
+) -> JourneyOut:
+    """A client's journey: the episodes the caller may see, across organisations, in the
+    order they opened, each with its events in order and corrections applied. Another
+    organisation's episodes appear only while the client's consent covers both
+    organisations and the stated Purpose; the rest are left out. Audited."""
+    with audited(log, caller, purpose, "journey", client_id) as read:
+        read.client_id = client_id if app.knows_client(client_id) else None
+        episodes = app.client_episodes(client_id, caller.organisation, purpose)
+        if not episodes:
+            raise NotVisibleError(f"No journey for client {client_id}.")
     return JourneyOut(client_id=client_id, episodes=[journey_episode_out(e) for e in episodes])

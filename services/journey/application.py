@@ -1,26 +1,28 @@
 """The journey application: episodes, their events, and opening episodes from the referral feed."""
 
 from collections import defaultdict
+from collections.abc import Callable
 from contextlib import suppress
 from datetime import date
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, ProcessRecorder, Tracking
 
 from services.common import codes
+from services.common.access import ForbiddenError
 from services.common.clock import today
+from services.common.codes import SharingPurpose
 from services.common.feed import FeedItem
 from services.common.group_commit import GroupCommit
+from services.common.idempotency import Receipt
 from services.common.log_index import LogIndex
-from services.common.store import JsonApplication
+from services.common.store import ConcurrentChangeError, JsonApplication
+from services.journey.consent import ClientConsents, organisations_of
 from services.journey.domain import Episode
-from services.journey.rules import (
-    ConcurrentChangeError,
-    EpisodeNotFoundError,
-    VersionMismatchError,
-)
+from services.journey.rules import EpisodeNotFoundError, VersionMismatchError
 
 REFERRAL_FEED = "referral"
 
@@ -35,7 +37,9 @@ class JourneyApplication(JsonApplication):
     def __init__(self, env: dict[str, str] | None = None) -> None:
         super().__init__(env)
         self._by_client: dict[UUID, list[UUID]] = defaultdict(list)
-        self._by_organisation: dict[str, list[UUID]] = defaultdict(list)
+        self._owners: dict[UUID, tuple[str, UUID]] = {}
+        # Catches up with the referral feed before sharing decisions; main.py sets it.
+        self.consent_refresher: Callable[[], bool] = lambda: False
         self._log_index = LogIndex(self, self._index_event)
         self._group_commit = GroupCommit(self.events)
 
@@ -51,17 +55,20 @@ class JourneyApplication(JsonApplication):
         return recorder.max_tracking_id(REFERRAL_FEED) or 0
 
     def apply_referral_page(self, items: list[FeedItem]) -> None:
-        """Open an episode per accepted referral; each with its feed position, atomically."""
+        """Open an episode per accepted referral and keep each client's consent; every change
+        is stored with its feed position in one transaction, so each item applies once."""
         last_tracked = None
         for item in items:
-            if item.type != "ReferralAccepted":
+            changed = self._changes_for(item)
+            if not changed:
                 continue
-            episode = self._episode_from(item)
             tracking = Tracking(application_name=REFERRAL_FEED, notification_id=item.position)
             try:
-                self.events.put(episode.collect_events(), tracking=tracking)
+                self.events.put([e for a in changed for e in a.collect_events()], tracking=tracking)
             except IntegrityError:
-                pass  # already opened (a second follower, or a page seen twice): nothing to do
+                pass  # already applied (a second follower, or a page seen twice): nothing to do
+            else:
+                self._cache(changed)
             last_tracked = item.position
         if items and items[-1].position != last_tracked:
             # Remember we read past events that open nothing, so a restart need not re-read them.
@@ -71,6 +78,37 @@ class JourneyApplication(JsonApplication):
                 recorder.insert_tracking(Tracking(REFERRAL_FEED, items[-1].position))
             except IntegrityError:
                 pass  # another follower got there first
+
+    def _changes_for(self, item: FeedItem) -> list[Aggregate]:
+        data = item.data
+        if item.type == "ReferralAccepted":
+            return [self._episode_from(item)]
+        if item.type in ("ReferralMade", "ConsentChanged") and data.get("consent"):
+            consents = self._consents_for(UUID(data["client_id"]))
+            consents.record(
+                on=item.business_date, referral_id=item.aggregate_id,
+                organisations=organisations_of(data, data["consent"]),
+                purposes=[SharingPurpose(p) for p in data["consent"]["purposes"]],
+            )  # fmt: skip
+            return [consents]
+        if item.type == "ConsentWithdrawn":
+            consents = self._consents_for(UUID(data["client_id"]))
+            consents.revoke(on=item.business_date, referral_id=item.aggregate_id)
+            return [consents]
+        return []
+
+    def _consents_for(self, client_id: UUID) -> ClientConsents:
+        try:
+            consents: ClientConsents = self.repository.get(ClientConsents.create_id(client_id))
+        except AggregateNotFoundError:
+            consents = ClientConsents(client_id=client_id)
+        return consents
+
+    def _cache(self, aggregates: list[Aggregate]) -> None:
+        cache = self.repository.cache
+        if cache is not None and not self.repository.fastforward:
+            for aggregate in aggregates:
+                cache.put(aggregate.id, aggregate)
 
     def _episode_from(self, item: FeedItem) -> Episode:
         d = item.data
@@ -90,7 +128,7 @@ class JourneyApplication(JsonApplication):
             re_engaged_from=None,
         )
 
-    # Commands
+    # Commands: only the episode's own organisation writes to it.
 
     def record(
         self,
@@ -99,100 +137,91 @@ class JourneyApplication(JsonApplication):
         by: dict[str, str],
         on: date,
         expected_version: int | None = None,
+        receipt: Receipt | None = None,
         **data: Any,
     ) -> Episode:
-        episode = self._get_for_change(episode_id, expected_version)
+        episode = self._get_for_change(episode_id, expected_version, by["organisation"])
         episode.record(event_class, on, by, today(), **data)
-        self._save(episode)
+        self._save(receipt, episode)
         return episode
 
     def re_engage(
-        self,
-        episode_id: UUID,
-        by: dict[str, str],
-        on: date,
-        expected_version: int | None,
-        keyworker: str | None,
-    ) -> Episode:
-        """The client returns: the old episode records it and a new, linked one opens (§3.9.2)."""
-        old = self._get_for_change(episode_id, expected_version)
+        self, episode_id: UUID, by: dict[str, str], on: date, expected_version: int | None,
+        keyworker: str | None, receipt: Receipt | None = None,
+    ) -> Episode:  # fmt: skip
+        """The client returns (§3.9.2): the old episode records it and a new, linked one opens
+        for the re-engaging organisation: the old episode's own, or one the client's consent
+        lets see it (a CJIT re-engaging a client who dropped out of treatment, §5.3.4)."""
+        old = self.visible_episode(by["organisation"], episode_id, SharingPurpose.CARE_COORDINATION)
+        if expected_version is not None and expected_version != old.version:
+            raise VersionMismatchError(
+                f"The episode is at version {old.version}, not {expected_version}."
+            )
         state = old.state
         new = Episode(
-            on=on,
-            by=by,
-            client_id=state.client_id,
-            organisation=by["organisation"],
-            referral_id=None,
-            referral_date=on,
-            source=None,
-            referring_organisation=None,
-            priority_flags=list(state.priority_flags),
-            handover=None,
-            keyworker=keyworker,
+            on=on, by=by, client_id=state.client_id, organisation=by["organisation"],
+            referral_id=None, referral_date=on, source=None, referring_organisation=None,
+            priority_flags=list(state.priority_flags), handover=None, keyworker=keyworker,
             re_engaged_from=old.id,
-        )
+        )  # fmt: skip
         old.record(
-            Episode.ReEngaged,
-            on,
-            by,
-            today(),
-            new_episode_id=new.id,
+            Episode.ReEngaged, on, by, today(), new_episode_id=new.id,
             organisation=by["organisation"],
-        )
-        self._save(old, new)
+        )  # fmt: skip
+        self._save(receipt, old, new, result=new)
         return new
 
     def mark_in_error(
-        self,
-        episode_id: UUID,
-        target_version: int,
-        by: dict[str, str],
-        reason: str,
-        expected_version: int | None,
-    ) -> Episode:
-        episode = self._get_for_change(episode_id, expected_version)
+        self, episode_id: UUID, target_version: int, by: dict[str, str], reason: str,
+        expected_version: int | None, receipt: Receipt | None = None,
+    ) -> Episode:  # fmt: skip
+        episode = self._get_for_change(episode_id, expected_version, by["organisation"])
         episode.mark_in_error(target_version, by, reason, today())
-        self._save(episode)
+        self._save(receipt, episode)
         return episode
 
     def correct(
-        self,
-        episode_id: UUID,
-        target_version: int,
-        by: dict[str, str],
-        reason: str,
-        replacement_on: date,
-        replacement: dict[str, Any],
-        expected_version: int | None,
-    ) -> Episode:
-        episode = self._get_for_change(episode_id, expected_version)
+        self, episode_id: UUID, target_version: int, by: dict[str, str], reason: str,
+        replacement_on: date, replacement: dict[str, Any], expected_version: int | None,
+        receipt: Receipt | None = None,
+    ) -> Episode:  # fmt: skip
+        episode = self._get_for_change(episode_id, expected_version, by["organisation"])
         episode.correct(target_version, replacement_on, replacement, by, reason, today())
-        self._save(episode)
+        self._save(receipt, episode)
         return episode
 
-    def _get_for_change(self, episode_id: UUID, expected_version: int | None) -> Episode:
+    def _get_for_change(
+        self, episode_id: UUID, expected_version: int | None, organisation: str
+    ) -> Episode:
         episode = self.get_episode(episode_id)
+        if episode.state.organisation != organisation:
+            self.visible_episode(organisation, episode_id, SharingPurpose.CARE_COORDINATION)
+            raise ForbiddenError("Only the episode's own organisation records on it.")
         if expected_version is not None and expected_version != episode.version:
             raise VersionMismatchError(
                 f"The episode is at version {episode.version}, not {expected_version}."
             )
         return episode
 
-    def _save(self, *episodes: Episode) -> None:
+    def _save(
+        self, receipt: Receipt | None, *aggregates: Aggregate, result: Aggregate | None = None
+    ) -> None:
+        """One transaction, through group commit: the aggregates' new events and the
+        Idempotency-Key's record (pointing at `result`, by default the first aggregate)."""
+        if receipt is not None:
+            aggregates = (*aggregates, receipt.record(result or aggregates[0]))
         cache = self.repository.cache
         try:
-            self._group_commit.put([e for episode in episodes for e in episode.collect_events()])
+            self._group_commit.put([e for a in aggregates for e in a.collect_events()])
         except IntegrityError:
             if cache is not None:  # whatever we hold may be stale: read the store next time
-                for episode in episodes:
+                for aggregate in aggregates:
                     with suppress(KeyError):
-                        cache.get(episode.id, evict=True)
+                        cache.get(aggregate.id, evict=True)
             raise ConcurrentChangeError(
                 "Another change to the episode was saved first; read it again and retry."
             ) from None
-        if cache is not None and not self.repository.fastforward:
-            for episode in episodes:
-                cache.put(episode.id, episode)
+        self._cache(list(aggregates))
 
     # Queries
 
@@ -201,20 +230,72 @@ class JourneyApplication(JsonApplication):
             episode: Any = self.repository.get(episode_id)
         except AggregateNotFoundError:
             raise EpisodeNotFoundError(f"No episode {episode_id}.") from None
-        assert isinstance(episode, Episode)
+        if not isinstance(episode, Episode):
+            raise EpisodeNotFoundError(f"No episode {episode_id}.")
         return episode
 
-    def client_episodes(self, client_id: UUID) -> list[Episode]:
-        """A client's episodes across organisations, in the order they opened."""
-        self._log_index.catch_up()
-        episodes = [self.get_episode(i) for i in self._by_client.get(client_id, [])]
-        return sorted(episodes, key=lambda e: (e.state.opened_on, e.created_on))
+    def visible_episode(
+        self, organisation: str, episode_id: UUID, purpose: SharingPurpose
+    ) -> Episode:
+        """The episode if the organisation owns it or the client's consent covers it."""
+        episode = self.get_episode(episode_id)
+        if not self.sharing(organisation, purpose)(
+            episode.state.organisation, episode.state.client_id
+        ):
+            raise EpisodeNotFoundError(f"No episode {episode_id}.")
+        return episode
 
-    def organisation_episodes(self, organisation: str) -> list[Episode]:
+    def sharing(self, viewer: str, purpose: SharingPurpose) -> Callable[[str, UUID | None], bool]:
+        """A test of whether `viewer` may see an (owner, client)'s episode for `purpose`.
+
+        Its own episodes always; others only under a standing consent, read after catching
+        up with the referral feed, so a withdrawal counts from the moment it is recorded.
+        If the feed cannot be read now, nothing is shared (fail closed).
+        """
+        fresh: bool | None = None
+
+        def may_see(owner: str, client_id: UUID | None) -> bool:
+            nonlocal fresh
+            if viewer == owner:
+                return True
+            if fresh is None:
+                fresh = self.consent_refresher()
+            if not fresh or client_id is None:
+                return False
+            try:
+                consents: ClientConsents = self.repository.get(ClientConsents.create_id(client_id))
+            except AggregateNotFoundError:
+                return False
+            return consents.permits(viewer, owner, purpose)
+
+        return may_see
+
+    def client_episodes(
+        self, client_id: UUID, organisation: str, purpose: SharingPurpose
+    ) -> list[Episode]:
+        """A client's episodes that the organisation may see, in the order they opened."""
         self._log_index.catch_up()
-        return [self.get_episode(i) for i in self._by_organisation.get(organisation, [])]
+        may_see = self.sharing(organisation, purpose)
+        episodes = [self.get_episode(i) for i in self._by_client.get(client_id, [])]
+        visible = [e for e in episodes if may_see(e.state.organisation, client_id)]
+        return sorted(visible, key=lambda e: (e.state.opened_on, e.created_on))
+
+    def knows_client(self, client_id: UUID) -> bool:
+        self._log_index.catch_up()
+        return client_id in self._by_client
+
+    def has_episode_with(self, organisation: str, client_id: UUID) -> bool:
+        """Is the organisation party to the client here (has it an episode of theirs)?"""
+        self._log_index.catch_up()
+        return any(self._owners[e][0] == organisation for e in self._by_client.get(client_id, []))
+
+    def episode_owner(self, episode_id: UUID) -> tuple[str, UUID] | None:
+        """(organisation, client) of an episode, from the log index; for feed filtering."""
+        self._log_index.catch_up()
+        return self._owners.get(episode_id)
 
     def _index_event(self, domain_event: Any) -> None:
         if type(domain_event).__name__ == "EpisodeOpened":
-            self._by_client[domain_event.client_id].append(domain_event.originator_id)
-            self._by_organisation[domain_event.organisation].append(domain_event.originator_id)
+            episode_id = domain_event.originator_id
+            self._by_client[domain_event.client_id].append(episode_id)
+            self._owners[episode_id] = (domain_event.organisation, domain_event.client_id)

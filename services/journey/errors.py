@@ -1,11 +1,13 @@
 """Journey domain errors -> problem+json status and rule slug; the only place with statuses."""
 
+from services.common.access import ACCESS_ERRORS
+from services.common.store import ConcurrentChangeError
 from services.journey import rules as r
 
 STATUS: dict[type[Exception], tuple[int, str]] = {
-    r.EpisodeNotFoundError: (404, "episode-not-found"),
-    r.InterventionNotFoundError: (404, "intervention-not-found"),
-    r.EventNotFoundError: (404, "event-not-found"),
+    r.EpisodeNotFoundError: (404, "not-found"),
+    r.InterventionNotFoundError: (404, "not-found"),
+    r.EventNotFoundError: (404, "not-found"),
     r.EpisodeVoidError: (409, "episode-recorded-in-error"),
     r.EpisodeClosedError: (409, "episode-closed"),
     r.AlreadyDischargedError: (409, "already-discharged"),
@@ -24,5 +26,6 @@ STATUS: dict[type[Exception], tuple[int, str]] = {
     r.DateBeforeDischargeError: (422, "date-before-discharge"),
     r.UncorrectableEventError: (409, "uncorrectable-event"),
     r.VersionMismatchError: (412, "version-mismatch"),
-    r.ConcurrentChangeError: (409, "concurrent-change"),
+    ConcurrentChangeError: (409, "concurrent-change"),
+    **ACCESS_ERRORS,
 }

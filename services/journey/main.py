@@ -1,16 +1,20 @@
 """create_app(settings): the journey service, following the referral feed while it runs."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from uuid import UUID
 
 from fastapi import FastAPI, Request
 
+from services.common.access import AccessLog, access_log_env, access_log_routes
 from services.common.auth import Caller, Role, mint_token
+from services.common.codes import SharingPurpose
+from services.common.feed import FeedItem
 from services.common.follower import FeedFollower
 from services.common.settings import Settings
 from services.common.store import store_env
 from services.common.web import common_router, create_service_app
-from services.journey.api import get_application, router
+from services.journey.api import get_access_log, get_application, router
 from services.journey.application import JourneyApplication
 from services.journey.errors import STATUS
 
@@ -32,6 +36,15 @@ If-Match), concurrent-change (409: another writer won; read again and retry).
 a corrected event is replaced by its correction. Corrections are not re-checked against
 the sequencing rules: they state what really happened, and the KPIs measure the result.
 
+**Access.** Staff (provider, CJIT, CARAT) record on their own organisation's episodes.
+Staff and administrators read their own episodes, and another organisation's only while a
+consent recorded with a referral names both organisations and covers the stated `Purpose`
+header (default care_coordination); the rest of a journey is left out. Sharing decisions
+first catch up with the referral feed, so a withdrawal counts at once; if the referral
+service cannot be reached, nothing is shared. Commissioners see no personal data. Reads are
+audited (`GET /access-log?client_id=` for administrators). Writes honour `Idempotency-Key`
+and `If-Match`.
+
 **Phase**: waiting (not yet triaged), engagement (triaged, no structured intervention yet),
 delivery (a Tier 3/4 intervention has started), completion (aftercare plan agreed or
 discharged). A discharge ends any intervention still active on the discharge date.
@@ -50,7 +63,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = create_service_app("Journey service", DESCRIPTION, settings, STATUS)
     app.router.lifespan_context = lifespan
-    application = JourneyApplication(env=store_env(settings.database_url("journey")))
+    store = store_env(settings.database_url("journey"))
+    application = JourneyApplication(env=store)
     app.state.application = application
     token = settings.service_token or mint_token(
         app.state.auth_secret, Caller("journey-follower", "journey-service", Role.SERVICE)
@@ -65,6 +79,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         idle_seconds=settings.follow_interval_seconds,
     )
     app.state.referral_follower = follower
+    application.consent_refresher = follower.catch_up
+    app.state.access_log = AccessLog(env=access_log_env(store))
+
+    def feed_filter(
+        request: Request, caller: Caller, purpose: SharingPurpose
+    ) -> Callable[[FeedItem], bool]:
+        may_see = application.sharing(caller.organisation, purpose)
+
+        def visible(item: FeedItem) -> bool:
+            owner = application.episode_owner(item.aggregate_id)
+            return owner is not None and may_see(*owner)
+
+        return visible
+
+    def is_party_to_client(request: Request, organisation: str, client_id: UUID) -> bool:
+        return application.has_episode_with(organisation, client_id)
 
     def health(request: Request) -> dict[str, object]:
         return {
@@ -74,5 +104,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         }
 
     app.include_router(router)
-    app.include_router(common_router(get_application, health))
+    app.include_router(common_router(get_application, health, feed_filter))
+    app.include_router(access_log_routes(get_access_log, is_party_to_client))
     return app

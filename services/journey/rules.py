@@ -99,10 +99,6 @@ class VersionMismatchError(JourneyError):
     """The episode has changed since the version the caller expected."""
 
 
-class ConcurrentChangeError(JourneyError):
-    """Another change to the episode was saved first; read it again and retry."""
-
-
 def check_date(state: EpisodeState, on: date, today: date) -> None:
     if on < state.referral_date:
         raise DateBeforeReferralError(f"{on} is before the referral date ({state.referral_date}).")

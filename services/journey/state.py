@@ -158,7 +158,11 @@ def fold(facts: list[Fact]) -> EpisodeState:
     state = EpisodeState()
     live = effective(facts)
     if not live or live[0].type != OPENING:
+        # The opening was recorded in error: the episode is void, but it still belongs to
+        # the organisation and client it was opened for (who may read the void record).
         state.void = True
+        evolve(state, facts[0])
+        return state
     for fact in live:
         evolve(state, fact)
     return state

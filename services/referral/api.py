@@ -1,12 +1,20 @@
-"""HTTP routes of the referral service."""
+"""HTTP routes of the referral service.
+
+Access: staff (provider, CJIT, CARAT) record; staff and administrators read what their
+organisation is party to; commissioners see no personal data. Every read of personal data is
+audited; every write honours Idempotency-Key and If-Match.
+"""
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from services.common.auth import Caller, CurrentCaller
+from services.common.access import AccessLog, Purpose, Reader, Staff, audited
+from services.common.auth import Caller
+from services.common.idempotency import Receipt, keyed_write, receipt
+from services.common.problems import Problem
 from services.common.schemas import OrganisationCode
 from services.common.versions import expected_version, set_etag
 from services.common.web import problems
@@ -16,6 +24,8 @@ from services.referral.schemas import (
     AcceptIn,
     ClientIn,
     ClientOut,
+    ConsentIn,
+    ConsentWithdrawIn,
     DeclineIn,
     ReferralIn,
     ReferralOut,
@@ -28,9 +38,17 @@ def get_application(request: Request) -> ReferralApplication:
     return application
 
 
+def get_access_log(request: Request) -> AccessLog:
+    log: AccessLog = request.app.state.access_log
+    return log
+
+
 App = Annotated[ReferralApplication, Depends(get_application)]
+Log = Annotated[AccessLog, Depends(get_access_log)]
 IfMatch = Annotated[int | None, Depends(expected_version)]
-WRITE_PROBLEMS = problems(401, 404, 409, 412, 413, 415, 422)
+Key = Annotated[Receipt | None, Depends(receipt)]
+WRITE_PROBLEMS = problems(401, 403, 404, 409, 412, 413, 415, 422)
+READ_PROBLEMS = problems(401, 403, 404, 422)
 
 router = APIRouter()
 
@@ -40,17 +58,7 @@ def recorded_by(caller: Caller) -> dict[str, str]:
 
 
 def client_out(client: Client) -> ClientOut:
-    return ClientOut(
-        id=client.id,
-        version=client.version,
-        registered_on=client.registered_on,
-        given_name=client.given_name,
-        family_name=client.family_name,
-        date_of_birth=client.date_of_birth,
-        sex=client.sex,
-        nhs_number=client.nhs_number,
-        postcode_district=client.postcode_district,
-    )
+    return ClientOut.model_validate({**vars(client), "id": client.id, "version": client.version})
 
 
 def referral_out(referral: Referral) -> ReferralOut:
@@ -64,31 +72,49 @@ def referral_out(referral: Referral) -> ReferralOut:
     )
 
 
-@router.post(
-    "/clients",
-    status_code=201,
-    response_model=ClientOut,
-    tags=["clients"],
-    responses=problems(401, 413, 415, 422),
-)
-def register_client(
-    body: ClientIn, app: App, caller: CurrentCaller, response: Response
-) -> ClientOut:
-    """Register a client (a person). Personal data is validated before anything is recorded."""
-    client = app.register_client(by=recorded_by(caller), **body.model_dump())
+def answer_client(client: Client, response: Response) -> ClientOut:
     response.headers["Location"] = f"/clients/{client.id}"
     set_etag(response, client.version)
     return client_out(client)
 
 
-@router.get(
-    "/clients/{client_id}",
+def answer_referral(referral: Referral, response: Response) -> ReferralOut:
+    response.headers["Location"] = f"/referrals/{referral.id}"
+    set_etag(response, referral.version)
+    return referral_out(referral)
+
+
+@router.post(
+    "/clients",
+    status_code=201,
     response_model=ClientOut,
     tags=["clients"],
-    responses=problems(401, 404, 422),
+    responses=problems(401, 403, 413, 415, 422),
 )
-def read_client(client_id: UUID, app: App, caller: CurrentCaller, response: Response) -> ClientOut:
-    client = app.get_client(client_id)
+def register_client(
+    body: ClientIn, app: App, caller: Staff, key: Key, response: Response
+) -> ClientOut:
+    """Register a client (a person). Personal data is validated before anything is recorded."""
+    client, _ = keyed_write(
+        app,
+        key,
+        caller,
+        lambda receipt: app.register_client(recorded_by(caller), receipt, **body.model_dump()),
+    )
+    return answer_client(client, response)
+
+
+@router.get(
+    "/clients/{client_id}", response_model=ClientOut, tags=["clients"], responses=READ_PROBLEMS
+)
+def read_client(
+    client_id: UUID, app: App, log: Log, caller: Reader, purpose: Purpose, response: Response
+) -> ClientOut:
+    """A client, for organisations party to them (registered them, or made or received a
+    referral for them). Audited."""
+    with audited(log, caller, purpose, "client", client_id) as read:
+        read.client_id = client_id if app.get_client_or_none(client_id) else None
+        client = app.visible_client(caller.organisation, client_id)
     set_etag(response, client.version)
     return client_out(client)
 
@@ -98,132 +124,129 @@ def read_client(client_id: UUID, app: App, caller: CurrentCaller, response: Resp
     status_code=201,
     response_model=ReferralOut,
     tags=["referrals"],
-    responses=problems(401, 413, 415, 422),
+    responses=problems(401, 403, 413, 415, 422),
 )
 def make_referral(
-    body: ReferralIn, app: App, caller: CurrentCaller, response: Response
+    body: ReferralIn, app: App, caller: Staff, key: Key, response: Response
 ) -> ReferralOut:
-    """Make a referral, or a handover when `handover` carries the DIR summary."""
-    referral = app.make_referral(
-        by=recorded_by(caller),
-        client_id=body.client_id,
-        on=body.referral_date,
-        source=body.source,
-        referring_organisation=body.referring_organisation,
-        receiving_organisation=body.receiving_organisation,
-        priority_flags=list(dict.fromkeys(body.priority_flags)),
-        consent=body.consent.model_dump() if body.consent else None,
-        handover=body.handover.as_event_data() if body.handover else None,
+    """Make a referral, or a handover when `handover` carries the DIR summary. Your
+    organisation must be the referring or the receiving one, and party to the client."""
+    referral, _ = keyed_write(
+        app,
+        key,
+        caller,
+        lambda receipt: app.make_referral(
+            recorded_by(caller),
+            receipt,
+            body.client_id,
+            on=body.referral_date,
+            source=body.source,
+            referring_organisation=body.referring_organisation,
+            receiving_organisation=body.receiving_organisation,
+            priority_flags=list(dict.fromkeys(body.priority_flags)),
+            consent=body.consent.model_dump() if body.consent else None,
+            handover=body.handover.as_event_data() if body.handover else None,
+        ),
     )
-    response.headers["Location"] = f"/referrals/{referral.id}"
-    set_etag(response, referral.version)
-    return referral_out(referral)
+    return answer_referral(referral, response)
 
 
 @router.get(
     "/referrals/{referral_id}",
     response_model=ReferralOut,
     tags=["referrals"],
-    responses=problems(401, 404, 422),
+    responses=READ_PROBLEMS,
 )
 def read_referral(
-    referral_id: UUID, app: App, caller: CurrentCaller, response: Response
+    referral_id: UUID, app: App, log: Log, caller: Reader, purpose: Purpose, response: Response
 ) -> ReferralOut:
-    referral = app.get_referral(referral_id)
+    """A referral, for the organisations party to it. Audited."""
+    with audited(log, caller, purpose, "referral", referral_id) as read:
+        referral = app.get_referral_or_none(referral_id)
+        read.client_id = referral.client_id if referral else None
+        referral = app.visible_referral(caller.organisation, referral_id)
     set_etag(response, referral.version)
     return referral_out(referral)
 
 
 @router.get(
-    "/referrals", response_model=list[ReferralOut], tags=["referrals"], responses=problems(401, 422)
+    "/referrals", response_model=list[ReferralOut], tags=["referrals"], responses=READ_PROBLEMS
 )
 def list_referrals(
     app: App,
-    caller: CurrentCaller,
-    receiving_organisation: OrganisationCode,
+    log: Log,
+    caller: Reader,
+    purpose: Purpose,
+    receiving_organisation: OrganisationCode | None = None,
     status: ReferralStatus | None = None,
     referred_from: Annotated[date | None, Query(description="Referral date on or after")] = None,
     referred_to: Annotated[date | None, Query(description="Referral date on or before")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[ReferralOut]:
-    """Referrals received by an organisation, oldest referral date first."""
-    referrals = app.referrals_received(receiving_organisation, status, referred_from, referred_to)
-    return [referral_out(r) for r in referrals]
+    """Referrals received by your organisation (the default and the only one you may ask
+    for), oldest referral date first. Each referral listed is audited as read."""
+    organisation = receiving_organisation or caller.organisation
+    if organisation != caller.organisation:
+        raise Problem(403, "forbidden", "Forbidden", "You can list only your own referrals.")
+    summaries = app.referrals_received(organisation, status, referred_from, referred_to)
+    page = summaries[offset : offset + limit]
+    for summary in page:
+        log.record(caller, "referral", str(summary.id), summary.client_id, purpose, "granted")
+    return [referral_out(app.get_referral(s.id)) for s in page]
 
 
-@router.post(
-    "/referrals/{referral_id}/accept",
-    response_model=ReferralOut,
-    tags=["referrals"],
-    responses=WRITE_PROBLEMS,
+def decision_route(path: str, decision: str, body_type: type[Any], summary: str) -> None:
+    def decide(
+        referral_id: UUID,
+        body: Any,
+        app: App,
+        caller: Staff,
+        if_match: IfMatch,
+        key: Key,
+        response: Response,
+    ) -> ReferralOut:
+        referral, _ = keyed_write(
+            app,
+            key,
+            caller,
+            lambda receipt: app.decide(
+                referral_id, decision, recorded_by(caller), receipt, if_match, **body.details()
+            ),
+        )
+        set_etag(response, referral.version)
+        return referral_out(referral)
+
+    decide.__annotations__["body"] = body_type
+    decide.__name__ = decision
+    router.post(
+        f"/referrals/{{referral_id}}/{path}",
+        response_model=ReferralOut,
+        tags=["referrals"],
+        responses=WRITE_PROBLEMS,
+        summary=summary,
+    )(decide)
+
+
+decision_route(
+    "accept",
+    "accept",
+    AcceptIn,
+    "Accept (taken onto caseload): the receiving organisation only; the journey "
+    "service opens an episode from it",
 )
-def accept_referral(
-    referral_id: UUID,
-    body: AcceptIn,
-    app: App,
-    caller: CurrentCaller,
-    if_match: IfMatch,
-    response: Response,
-) -> ReferralOut:
-    """Take the client onto caseload: the journey service opens an episode from this."""
-    referral = app.decide(
-        referral_id,
-        "accept",
-        if_match,
-        on=body.accepted_on,
-        by=recorded_by(caller),
-        keyworker=body.keyworker,
-    )
-    set_etag(response, referral.version)
-    return referral_out(referral)
-
-
-@router.post(
-    "/referrals/{referral_id}/decline",
-    response_model=ReferralOut,
-    tags=["referrals"],
-    responses=WRITE_PROBLEMS,
+decision_route("decline", "decline", DeclineIn, "Decline with a coded reason: the receiver only")
+decision_route("withdraw", "withdraw", WithdrawIn, "Withdraw: the referring organisation only")
+decision_route(
+    "consent",
+    "change_consent",
+    ConsentIn,
+    "Record changed consent to share (replaces the referral's consent)",
 )
-def decline_referral(
-    referral_id: UUID,
-    body: DeclineIn,
-    app: App,
-    caller: CurrentCaller,
-    if_match: IfMatch,
-    response: Response,
-) -> ReferralOut:
-    referral = app.decide(
-        referral_id,
-        "decline",
-        if_match,
-        on=body.declined_on,
-        by=recorded_by(caller),
-        reason=body.reason,
-    )
-    set_etag(response, referral.version)
-    return referral_out(referral)
-
-
-@router.post(
-    "/referrals/{referral_id}/withdraw",
-    response_model=ReferralOut,
-    tags=["referrals"],
-    responses=WRITE_PROBLEMS,
+decision_route(
+    "consent/withdraw",
+    "withdraw_consent",
+    ConsentWithdrawIn,
+    "Withdraw consent: sharing with other organisations stops from now; each "
+    "organisation keeps its own record",
 )
-def withdraw_referral(
-    referral_id: UUID,
-    body: WithdrawIn,
-    app: App,
-    caller: CurrentCaller,
-    if_match: IfMatch,
-    response: Response,
-) -> ReferralOut:
-    referral = app.decide(
-        referral_id,
-        "withdraw",
-        if_match,
-        on=body.withdrawn_on,
-        by=recorded_by(caller),
-        reason=body.reason,
-    )
-    set_etag(response, referral.version)
-    return referral_out(referral)

@@ -1,21 +1,22 @@
 """The referral application: commands and queries in plain types over the event store."""
 
-from dataclasses import dataclass
+from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.persistence import IntegrityError
 
 from services.common import codes
+from services.common.access import ForbiddenError, NotVisibleError
 from services.common.clock import today
+from services.common.idempotency import Receipt
 from services.common.log_index import LogIndex
 from services.common.store import JsonApplication
 from services.referral.domain import (
     Client,
     ClientNotFoundError,
-    ConcurrentChangeError,
     Referral,
     ReferralNotFoundError,
     ReferralStatus,
@@ -23,14 +24,32 @@ from services.referral.domain import (
     VersionMismatchError,
 )
 
+# Which organisations may make each decision on a referral.
+DECIDERS = {
+    "accept": lambda r: {r.receiving_organisation},
+    "decline": lambda r: {r.receiving_organisation},
+    "withdraw": lambda r: {r.made_by["organisation"], r.referring_organisation} - {None},
+    "change_consent": lambda r: r.parties,
+    "withdraw_consent": lambda r: r.parties,
+}
+
 
 @dataclass
 class ReferralSummary:
     id: UUID
+    client_id: UUID
     receiving_organisation: str
-    referring_organisation: str | None
+    parties: set[str]
     status: ReferralStatus
     referral_date: date
+
+
+@dataclass
+class Parties:
+    """Who is party to what, read forward from our own log (see LogIndex)."""
+
+    referrals: dict[UUID, ReferralSummary] = field(default_factory=dict)
+    clients: dict[UUID, set[str]] = field(default_factory=lambda: defaultdict(set))
 
 
 class ReferralApplication(JsonApplication):
@@ -39,43 +58,53 @@ class ReferralApplication(JsonApplication):
 
     def __init__(self, env: dict[str, str] | None = None) -> None:
         super().__init__(env)
-        self._index: dict[UUID, ReferralSummary] = {}
+        self._parties = Parties()
         self._log_index = LogIndex(self, self._index_event)
 
     # Commands
 
-    def register_client(self, by: dict[str, str], **details: Any) -> Client:
+    def register_client(
+        self, by: dict[str, str], receipt: Receipt | None, **details: Any
+    ) -> Client:
         client = Client(on=today(), by=by, **details)
-        self.save(client)
+        self.save_keyed(receipt, client)
         return client
 
-    def make_referral(self, by: dict[str, str], client_id: UUID, **details: Any) -> Referral:
-        try:
-            client = self.get_client(client_id)
-        except ClientNotFoundError:
-            raise UnknownClientError(f"No client {client_id} is registered.") from None
-        referral = Referral.make(client, today(), by=by, **details)
-        self.save(referral)
+    def make_referral(
+        self, by: dict[str, str], receipt: Receipt | None, client_id: UUID, **details: Any
+    ) -> Referral:
+        organisation = by["organisation"]
+        if not self.is_party_to_client(organisation, client_id):
+            raise UnknownClientError(f"No client {client_id} is registered with you.")
+        involved = {details["receiving_organisation"], details.get("referring_organisation")}
+        if organisation not in involved:
+            raise ForbiddenError(
+                "You can record only referrals your organisation makes or receives: set "
+                "referring_organisation or receiving_organisation to your organisation."
+            )
+        referral = Referral.make(self.get_client(client_id), today(), by=by, **details)
+        self.save_keyed(receipt, referral)
         return referral
 
     def decide(
         self,
         referral_id: UUID,
         decision: str,
+        by: dict[str, str],
+        receipt: Receipt | None,
         expected_version: int | None = None,
         **details: Any,
     ) -> Referral:
-        """Accept, decline or withdraw a referral (decision names the command)."""
-        referral = self.get_referral(referral_id)
+        """Accept, decline, withdraw, or change or withdraw consent (decision names it)."""
+        referral = self.visible_referral(by["organisation"], referral_id)
+        if by["organisation"] not in DECIDERS[decision](referral):
+            raise ForbiddenError(f"Your organisation may not {decision.replace('_', ' ')} it.")
         if expected_version is not None and expected_version != referral.version:
             raise VersionMismatchError(
                 f"The referral is at version {referral.version}, not {expected_version}."
             )
-        getattr(referral, decision)(today=today(), **details)
-        try:
-            self.save(referral)
-        except IntegrityError:
-            raise ConcurrentChangeError(f"Referral {referral_id} changed meanwhile.") from None
+        getattr(referral, decision)(by=by, today=today(), **details)
+        self.save_keyed(receipt, referral)
         return referral
 
     # Queries
@@ -98,41 +127,85 @@ class ReferralApplication(JsonApplication):
             raise ReferralNotFoundError(f"No referral {referral_id}.")
         return referral
 
+    def get_client_or_none(self, client_id: UUID) -> Client | None:
+        try:
+            return self.get_client(client_id)
+        except ClientNotFoundError:
+            return None
+
+    def get_referral_or_none(self, referral_id: UUID) -> Referral | None:
+        try:
+            return self.get_referral(referral_id)
+        except ReferralNotFoundError:
+            return None
+
+    def visible_client(self, organisation: str, client_id: UUID) -> Client:
+        client = self.get_client(client_id)
+        if not self.is_party_to_client(organisation, client_id):
+            raise NotVisibleError(f"No client {client_id}.")
+        return client
+
+    def visible_referral(self, organisation: str, referral_id: UUID) -> Referral:
+        referral = self.get_referral(referral_id)
+        if organisation not in referral.parties:
+            raise NotVisibleError(f"No referral {referral_id}.")
+        return referral
+
+    def is_party_to_client(self, organisation: str, client_id: UUID) -> bool:
+        self._log_index.catch_up()
+        return organisation in self._parties.clients.get(client_id, set())
+
+    def is_party_to(self, organisation: str, aggregate_id: UUID) -> bool:
+        """For the feed: is this organisation party to the client or referral?"""
+        self._log_index.catch_up()
+        referral = self._parties.referrals.get(aggregate_id)
+        if referral is not None:
+            return organisation in referral.parties
+        return organisation in self._parties.clients.get(aggregate_id, set())
+
     def referrals_received(
         self,
         organisation: str,
         status: ReferralStatus | None = None,
         made_from: date | None = None,
         made_to: date | None = None,
-    ) -> list[Referral]:
+    ) -> list[ReferralSummary]:
         """Referrals to an organisation, oldest first, filtered by status and referral date."""
         self._log_index.catch_up()
         matches = [
             s
-            for s in self._index.values()
+            for s in self._parties.referrals.values()
             if s.receiving_organisation == organisation
             and (status is None or s.status is status)
             and (made_from is None or s.referral_date >= made_from)
             and (made_to is None or s.referral_date <= made_to)
         ]
         matches.sort(key=lambda s: (s.referral_date, str(s.id)))
-        return [self.get_referral(s.id) for s in matches]
+        return matches
 
     def _index_event(self, event: Any) -> None:
-        if isinstance(event, Referral.ReferralMade):  # type: ignore[attr-defined]
-            self._index[event.originator_id] = ReferralSummary(
+        name = type(event).__name__
+        if name == "ClientRegistered":
+            self._parties.clients[event.originator_id].add(event.by["organisation"])
+        elif name == "ReferralMade":
+            parties = {event.by["organisation"], event.receiving_organisation}
+            if event.referring_organisation:
+                parties.add(event.referring_organisation)
+            self._parties.referrals[event.originator_id] = ReferralSummary(
                 id=event.originator_id,
+                client_id=event.client_id,
                 receiving_organisation=event.receiving_organisation,
-                referring_organisation=event.referring_organisation,
+                parties=parties,
                 status=ReferralStatus.PENDING,
                 referral_date=event.on,
             )
-            return
-        summary = self._index.get(event.originator_id)
-        statuses = {
-            "ReferralAccepted": ReferralStatus.ACCEPTED,
-            "ReferralDeclined": ReferralStatus.DECLINED,
-            "ReferralWithdrawn": ReferralStatus.WITHDRAWN,
-        }
-        if summary is not None and type(event).__name__ in statuses:
-            summary.status = statuses[type(event).__name__]
+            self._parties.clients[event.client_id] |= parties
+        elif name in STATUS_AFTER and event.originator_id in self._parties.referrals:
+            self._parties.referrals[event.originator_id].status = STATUS_AFTER[name]
+
+
+STATUS_AFTER = {
+    "ReferralAccepted": ReferralStatus.ACCEPTED,
+    "ReferralDeclined": ReferralStatus.DECLINED,
+    "ReferralWithdrawn": ReferralStatus.WITHDRAWN,
+}

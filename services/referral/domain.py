@@ -58,12 +58,12 @@ class HandoverSourceMismatchError(ReferralError):
     """The handover kind does not match the referral source."""
 
 
+class NoConsentError(ReferralError):
+    """The referral carries no consent to share that could be withdrawn."""
+
+
 class VersionMismatchError(ReferralError):
     """The record has changed since the version the caller expected."""
-
-
-class ConcurrentChangeError(ReferralError):
-    """Another change to the same record was saved first; read it again and retry."""
 
 
 class ReferralStatus(Enum):
@@ -180,6 +180,56 @@ class Referral(Aggregate):
         self.keyworker: str | None = None
         self.decline_reason: DeclineReason | None = None
         self.withdrawal_reason: WithdrawalReason | None = None
+        self.consent_withdrawn_on: date | None = None
+
+    @property
+    def parties(self) -> set[str]:
+        """The organisations party to this referral: the maker, the referrer, the receiver."""
+        orgs = {self.made_by["organisation"], self.receiving_organisation}
+        return orgs | ({self.referring_organisation} if self.referring_organisation else set())
+
+    def change_consent(
+        self, on: date, by: dict[str, str], consent: dict[str, Any], today: date
+    ) -> None:
+        check_not_future(on, today)
+        self._consent_changed(on=on, by=by, consent=consent, **self._consent_context())
+
+    @event("ConsentChanged")
+    def _consent_changed(
+        self,
+        on: date,
+        by: dict[str, str],
+        consent: dict[str, Any],
+        client_id: UUID,
+        referring_organisation: str | None,
+        receiving_organisation: str,
+    ) -> None:
+        self.consent, self.consent_withdrawn_on = consent, None
+
+    def withdraw_consent(self, on: date, by: dict[str, str], today: date) -> None:
+        if self.consent is None or self.consent_withdrawn_on is not None:
+            raise NoConsentError("There is no standing consent on this referral to withdraw.")
+        check_not_future(on, today)
+        self._consent_withdrawn(on=on, by=by, **self._consent_context())
+
+    @event("ConsentWithdrawn")
+    def _consent_withdrawn(
+        self,
+        on: date,
+        by: dict[str, str],
+        client_id: UUID,
+        referring_organisation: str | None,
+        receiving_organisation: str,
+    ) -> None:
+        self.consent_withdrawn_on = on
+
+    def _consent_context(self) -> dict[str, Any]:
+        # Consent events carry whose consent it is and between whom, for followers.
+        return {
+            "client_id": self.client_id,
+            "referring_organisation": self.referring_organisation,
+            "receiving_organisation": self.receiving_organisation,
+        }
 
     def _check_decision(self, on: date, today: date) -> None:
         if self.status is not ReferralStatus.PENDING:

@@ -1,11 +1,17 @@
 """create_app(settings): the referral service."""
 
+from collections.abc import Callable
+
 from fastapi import FastAPI, Request
 
+from services.common.access import AccessLog, access_log_env, access_log_routes
+from services.common.auth import Caller
+from services.common.codes import SharingPurpose
+from services.common.feed import FeedItem
 from services.common.settings import Settings
 from services.common.store import store_env
 from services.common.web import common_router, create_service_app
-from services.referral.api import get_application, router
+from services.referral.api import get_access_log, get_application, router
 from services.referral.application import ReferralApplication
 from services.referral.errors import STATUS
 
@@ -14,6 +20,21 @@ DESCRIPTION = """Clients, referrals and handovers (CARAT -> CJIT, CJIT -> Tier 3
 Every write is an immutable event published at `GET /feed`. Errors are RFC 9457
 problem+json. Clients must be 18 to 110 years old (an adult service); NHS numbers are
 checked with their modulus-11 check digit; postcode districts are outward codes only.
+
+**Access.** Send `Authorization: Bearer <JWT>` naming your organisation, role and user.
+Providers, CJIT and CARAT teams record; they and their administrators read only the clients
+and referrals their organisation is party to (made, referred or received). Anything else is
+404, exactly as if it did not exist. Commissioners see no personal data (403). Every read of
+personal data is audited with the `Purpose` you state; administrators list it at
+`GET /access-log?client_id=`.
+
+**Consent** to share travels with a referral: recorded when it is made, changed at
+`POST /referrals/{id}/consent`, withdrawn at `POST /referrals/{id}/consent/withdraw`.
+It names the organisations the client agrees may share, and why.
+
+**Retries.** Every POST honours `Idempotency-Key` (same key and body: the first response,
+nothing recorded again; same key, other body: 422). Writes to a referral honour `If-Match`
+with the version returned in `ETag` (stale: 412).
 """
 
 
@@ -21,14 +42,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     app = create_service_app("Referral service", DESCRIPTION, settings, STATUS)
-    app.state.application = ReferralApplication(env=store_env(settings.database_url("referral")))
+    store = store_env(settings.database_url("referral"))
+    application = ReferralApplication(env=store)
+    app.state.application = application
+    app.state.access_log = AccessLog(env=access_log_env(store))
 
     def health(request: Request) -> dict[str, object]:
         return {
             "service": "referral",
-            "last_position": get_application(request).recorder.max_notification_id() or 0,
+            "last_position": application.recorder.max_notification_id() or 0,
         }
 
+    def feed_filter(
+        request: Request, caller: Caller, purpose: SharingPurpose
+    ) -> Callable[[FeedItem], bool]:
+        return lambda item: application.is_party_to(caller.organisation, item.aggregate_id)
+
+    def is_party_to_client(request: Request, organisation: str, client_id: object) -> bool:
+        return application.is_party_to_client(organisation, client_id)  # type: ignore[arg-type]
+
     app.include_router(router)
-    app.include_router(common_router(get_application, health))
+    app.include_router(common_router(get_application, health, feed_filter))
+    app.include_router(access_log_routes(get_access_log, is_party_to_client))
     return app

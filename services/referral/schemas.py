@@ -86,9 +86,14 @@ class ClientOut(BaseModel):
 
 
 class ConsentIn(StrictIn):
+    """The client's consent to share: with which organisations, for which purposes."""
+
     given_on: date
     share_with: list[OrganisationCode] = Field(min_length=1, max_length=50)
     purposes: list[SharingPurpose] = Field(min_length=1, max_length=len(SharingPurpose))
+
+    def details(self) -> dict[str, Any]:
+        return {"on": self.given_on, "consent": self.model_dump()}
 
     @model_validator(mode="after")
     def not_in_future(self) -> Self:
@@ -189,6 +194,7 @@ class ReferralOut(BaseModel):
     keyworker: str | None
     decline_reason: DeclineReason | None
     withdrawal_reason: WithdrawalReason | None
+    consent_withdrawn_on: date | None
     recorded_at: datetime
 
 
@@ -196,12 +202,28 @@ class AcceptIn(StrictIn):
     accepted_on: date = Field(description="Taken onto caseload on; not before the referral date.")
     keyworker: UserName | None = None
 
+    def details(self) -> dict[str, Any]:
+        return {"on": self.accepted_on, "keyworker": self.keyworker}
+
 
 class DeclineIn(StrictIn):
     declined_on: date
     reason: DeclineReason
 
+    def details(self) -> dict[str, Any]:
+        return {"on": self.declined_on, "reason": self.reason}
+
 
 class WithdrawIn(StrictIn):
     withdrawn_on: date
     reason: WithdrawalReason
+
+    def details(self) -> dict[str, Any]:
+        return {"on": self.withdrawn_on, "reason": self.reason}
+
+
+class ConsentWithdrawIn(StrictIn):
+    withdrawn_on: date
+
+    def details(self) -> dict[str, Any]:
+        return {"on": self.withdrawn_on}

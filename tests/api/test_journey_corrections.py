@@ -6,7 +6,7 @@ from tests.journey_driver import RISKS, JourneyDriver
 
 
 def events(d: JourneyDriver, episode: str) -> list[dict]:  # type: ignore[type-arg]
-    return list(d.journey.get(f"/episodes/{episode}/events", headers=h()).json())
+    return list(d.journey.get(f"/episodes/{episode}/events", headers=d.headers_for(episode)).json())
 
 
 def h() -> dict[str, str]:
@@ -27,7 +27,7 @@ def test_an_event_marked_in_error_drops_out_of_reads_but_stays_in_the_feed(
     state = d.episode(episode)
     assert (state["phase"], state["triaged_on"], state["version"]) == ("waiting", None, 3)
     assert [e["type"] for e in events(d, episode)] == ["EpisodeOpened"]
-    feed = [i["type"] for i in d.journey.get("/feed", headers=h()).json()["items"]]
+    feed = [i["type"] for i in d.feed()]
     assert feed == ["EpisodeOpened", "TriageCompleted", "EventRecordedInError"]
     d.triage(episode, on=50)  # the rule now sees no triage, so a new one is accepted
     assert d.episode(episode)["triaged_on"] == days_ago(50)
@@ -58,7 +58,7 @@ def test_a_corrected_event_is_replaced_by_its_correction(journey_driver: Journey
     assert (corrected["version"], corrected["type"]) == (2, "TriageCompleted")
     assert corrected["corrected_at"] is not None
     assert corrected["business_date"] == days_ago(54)
-    feed = d.journey.get("/feed", headers=h()).json()["items"]
+    feed = d.feed()
     assert feed[1]["data"]["urgency"] == "routine"  # the original is never edited
     assert feed[2]["type"] == "EventCorrected"
     assert feed[2]["data"]["target_version"] == 2
@@ -119,8 +119,8 @@ def test_corrections_that_cannot_apply_are_refused_and_record_nothing(
     d.post(episode, "events/2/recorded-in-error", {"reason": "x"})
     before = d.feed_position()
     cases = [
-        ("events/9/recorded-in-error", {"reason": "x"}, 404, "event-not-found"),
-        ("events/9/correction", {"reason": "x", "replacement": {}}, 404, "event-not-found"),
+        ("events/9/recorded-in-error", {"reason": "x"}, 404, "not-found"),
+        ("events/9/correction", {"reason": "x", "replacement": {}}, 404, "not-found"),
         ("events/2/recorded-in-error", {"reason": "x"}, 409, "uncorrectable-event"),
         ("events/3/recorded-in-error", {"reason": "x"}, 409, "uncorrectable-event"),
         (

@@ -193,7 +193,7 @@ def test_interventions_end_once_and_not_before_they_start(journey_driver: Journe
         "interventions/no-such-one/end",
         {"on": days_ago(30), "reason": "other"},
         404,
-        "intervention-not-found",
+        "not-found",
     )
 
 
@@ -284,7 +284,7 @@ def test_unknown_episode_is_404_and_bad_id_422(journey_driver: JourneyDriver) ->
     assert_problem(
         d.post(UNKNOWN, "keyworker", {"on": days_ago(1), "keyworker": "x"}),
         404,
-        "episode-not-found",
+        "not-found",
     )
     assert_problem(d.post("nope", "keyworker", {"on": days_ago(1), "keyworker": "x"}), 422)
     assert_problem(d.journey.get(f"/clients/{UNKNOWN}/journey", headers=d_headers()), 404)

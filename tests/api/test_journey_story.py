@@ -1,7 +1,7 @@
 """A whole journey over HTTP, on SQLite and PostgreSQL: every event, in order, in reads and feed."""
 
 from tests.builders import days_ago
-from tests.journey_driver import GOALS, H, JourneyDriver
+from tests.journey_driver import CJIT, GOALS, JourneyDriver
 
 
 def test_a_carat_to_cjit_handover_journey_end_to_end(journey_driver: JourneyDriver) -> None:
@@ -9,9 +9,10 @@ def test_a_carat_to_cjit_handover_journey_end_to_end(journey_driver: JourneyDriv
     referral = d.accepted_referral(handover=True, referred=100, accepted=98)
     d.follow_referrals()
     d.follow_referrals()  # a second pass over the same feed opens nothing more
-    journey = d.journey.get(f"/clients/{referral['client_id']}/journey", headers=H).json()
+    journey = d.journey.get(f"/clients/{referral['client_id']}/journey", headers=CJIT).json()
     assert len(journey["episodes"]) == 1
     episode_id = journey["episodes"][0]["episode"]["id"]
+    d.owners[episode_id] = CJIT
     opened = d.episode(episode_id)
     assert opened["organisation"] == "CJIT1"
     assert opened["referral_date"] == days_ago(100)
@@ -63,15 +64,16 @@ def test_a_carat_to_cjit_handover_journey_end_to_end(journey_driver: JourneyDriv
     response = d.post(episode_id, "re-engagement", {"on": days_ago(3)})
     assert response.status_code == 201, response.text
     new = response.json()
+    d.owners[new["id"]] = CJIT
     assert new["re_engaged_from"] == episode_id
     assert (new["referral_date"], new["phase"], new["organisation"]) == (
         days_ago(3),
         "waiting",
-        "ORG1",
+        "CJIT1",
     )
     assert d.episode(episode_id)["re_engaged_to"] == new["id"]
 
-    journey = d.journey.get(f"/clients/{referral['client_id']}/journey", headers=H).json()
+    journey = d.journey.get(f"/clients/{referral['client_id']}/journey", headers=CJIT).json()
     assert [e["episode"]["id"] for e in journey["episodes"]] == [episode_id, new["id"]]
     types = [e["type"] for e in journey["episodes"][0]["events"]]
     assert types == [
@@ -89,10 +91,10 @@ def test_a_carat_to_cjit_handover_journey_end_to_end(journey_driver: JourneyDriv
         "Discharged",
         "ReEngaged",
     ]
-    feed = d.journey.get("/feed", params={"limit": 1000}, headers=H).json()["items"]
+    feed = d.feed()
     assert [i["type"] for i in feed] == [*types[:-1], "ReEngaged", "EpisodeOpened"]
     assert [i["position"] for i in feed] == sorted(i["position"] for i in feed)
-    assert all(i["recorded_by"]["organisation"] == "ORG1" for i in feed[1:])
+    assert all(i["recorded_by"]["organisation"] == "CJIT1" for i in feed[1:])
     assert feed[-1]["data"]["re_engaged_from"] == episode_id
 
 

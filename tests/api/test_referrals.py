@@ -17,21 +17,23 @@ from tests.builders import (
 from tests.support import auth
 
 H = auth("ORG1", Role.PROVIDER)
+CARAT = auth("HMP1", Role.CARAT)
 
 
 def feed_position(api: TestClient) -> int:
     return int(api.get("/feed", headers=H).json()["last_position"])
 
 
-def new_client(api: TestClient, **override: Any) -> str:
-    response = api.post("/clients", json=client_body(**override), headers=H)
+def new_client(api: TestClient, headers: dict[str, str] = H, **override: Any) -> str:
+    response = api.post("/clients", json=client_body(**override), headers=headers)
     assert response.status_code == 201, response.text
     return str(response.json()["id"])
 
 
-def new_referral(api: TestClient, **override: Any) -> dict[str, Any]:
-    client_id = new_client(api)
-    response = api.post("/referrals", json=referral_body(client_id, **override), headers=H)
+def new_referral(api: TestClient, headers: dict[str, str] = H, **override: Any) -> dict[str, Any]:
+    client_id = new_client(api, headers)
+    body = referral_body(client_id, **override)
+    response = api.post("/referrals", json=body, headers=headers)
     assert response.status_code == 201, response.text
     return dict(response.json())
 
@@ -110,8 +112,8 @@ def test_malformed_bodies_get_problems_never_500(referral_api: TestClient) -> No
 
 def test_unknown_ids_and_routes_are_404_problems(referral_api: TestClient) -> None:
     unknown = "00000000-0000-4000-8000-000000000000"
-    assert_problem(referral_api.get(f"/clients/{unknown}", headers=H), 404, "client-not-found")
-    assert_problem(referral_api.get(f"/referrals/{unknown}", headers=H), 404, "referral-not-found")
+    assert_problem(referral_api.get(f"/clients/{unknown}", headers=H), 404, "not-found")
+    assert_problem(referral_api.get(f"/referrals/{unknown}", headers=H), 404, "not-found")
     assert_problem(referral_api.get("/referrals/not-a-uuid", headers=H), 422)
     assert_problem(referral_api.get("/nowhere", headers=H), 404)
     before = feed_position(referral_api)
@@ -169,9 +171,9 @@ def test_referral_made_accepted_and_read_back(referral_api: TestClient) -> None:
 
 
 def test_handover_carries_the_dir_summary(referral_api: TestClient) -> None:
-    client_id = new_client(referral_api)
+    client_id = new_client(referral_api, CARAT)
     body = handover_referral_body(client_id)
-    response = referral_api.post("/referrals", json=body, headers=H)
+    response = referral_api.post("/referrals", json=body, headers=CARAT)
     assert response.status_code == 201, response.text
     handover = response.json()["handover"]
     assert handover["kind"] == "carat_to_cjit"
@@ -202,11 +204,11 @@ def test_handover_carries_the_dir_summary(referral_api: TestClient) -> None:
 def test_bad_referrals_are_rejected_and_record_nothing(
     referral_api: TestClient, override: dict[str, Any], rule: str
 ) -> None:
-    client_id = new_client(referral_api)
+    client_id = new_client(referral_api, CARAT)
     before = feed_position(referral_api)
     body = handover_referral_body(client_id)
     body.update(override)
-    assert_problem(referral_api.post("/referrals", json=body, headers=H), 422, rule)
+    assert_problem(referral_api.post("/referrals", json=body, headers=CARAT), 422, rule)
     assert feed_position(referral_api) == before
 
 
@@ -280,16 +282,17 @@ def test_stale_if_match_is_412_and_records_nothing(referral_api: TestClient) -> 
 
 
 def test_referrals_received_filtered_by_status_and_date(referral_api: TestClient) -> None:
-    old = new_referral(referral_api, receiving_organisation="RCV9", referral_date=days_ago(50))
-    mid = new_referral(referral_api, receiving_organisation="RCV9", referral_date=days_ago(20))
-    new_referral(referral_api, receiving_organisation="OTHER", referral_date=days_ago(20))
+    rcv = auth("RCV9")
+    old = new_referral(referral_api, rcv, receiving_organisation="RCV9", referral_date=days_ago(50))
+    mid = new_referral(referral_api, rcv, receiving_organisation="RCV9", referral_date=days_ago(20))
+    new_referral(referral_api, receiving_organisation="ORG1", referral_date=days_ago(20))
     referral_api.post(
-        f"/referrals/{mid['id']}/accept", json={"accepted_on": days_ago(1)}, headers=H
+        f"/referrals/{mid['id']}/accept", json={"accepted_on": days_ago(1)}, headers=rcv
     )
 
     def ids(**params: str) -> list[str]:
         response = referral_api.get(
-            "/referrals", params={"receiving_organisation": "RCV9", **params}, headers=H
+            "/referrals", params={"receiving_organisation": "RCV9", **params}, headers=rcv
         )
         assert response.status_code == 200
         return [r["id"] for r in response.json()]

@@ -6,6 +6,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from services.common.auth import Role
 from tests.builders import client_body, days_ago, handover_referral_body
 from tests.journey_driver import GOALS, RISKS
 from tests.support import ServiceProcess, auth, wait_until
@@ -37,11 +38,13 @@ def test_three_services_answer_and_a_referral_goes_through(
         health = httpx.get(f"{process.url}/health")
         assert health.status_code == 200 and health.json()["status"] == "ok", name
 
-    headers = auth("CJIT1")
+    headers = auth("CJIT1", Role.CJIT)
+    carat = auth("HMP1", Role.CARAT)
     with httpx.Client(base_url=system["referral"].url, headers=headers) as http:
-        client = http.post("/clients", json=client_body())
+        client = http.post("/clients", json=client_body(), headers=carat)
         assert client.status_code == 201
-        referral = http.post("/referrals", json=handover_referral_body(client.json()["id"]))
+        body = handover_referral_body(client.json()["id"])
+        referral = http.post("/referrals", json=body, headers=carat)
         assert referral.status_code == 201
         referral_id = referral.json()["id"]
         accepted = http.post(

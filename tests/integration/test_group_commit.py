@@ -31,10 +31,19 @@ def application(store: str, tmp_path: Path) -> Iterator[JourneyApplication]:
 
 def new_episode(app: JourneyApplication) -> Episode:
     episode = Episode(
-        on=DAY, by=BY, client_id=uuid4(), organisation="ORG1", referral_id=uuid4(),
-        referral_date=DAY, source=ReferralSource.GP, referring_organisation=None,
-        priority_flags=[], handover=None, keyworker=None, re_engaged_from=None,
-    )  # fmt: skip
+        on=DAY,
+        by=BY,
+        client_id=uuid4(),
+        organisation="ORG1",
+        referral_id=uuid4(),
+        referral_date=DAY,
+        source=ReferralSource.GP,
+        referring_organisation=None,
+        priority_flags=[],
+        handover=None,
+        keyworker=None,
+        re_engaged_from=None,
+    )
     app.save(episode)
     return episode
 

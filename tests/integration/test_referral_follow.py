@@ -4,16 +4,17 @@ from fastapi.testclient import TestClient
 
 from services.common.feed import FeedPage
 from tests.builders import days_ago
-from tests.journey_driver import H, JourneyDriver
+from tests.journey_driver import SERVICE, H, JourneyDriver
 
 
 def page(referral: TestClient, after: int = 0) -> FeedPage:
-    return FeedPage.model_validate(referral.get("/feed", params={"after": after}, headers=H).json())
+    return FeedPage.model_validate(
+        referral.get("/feed", params={"after": after}, headers=SERVICE).json()
+    )
 
 
 def opened(driver: JourneyDriver) -> list[str]:
-    items = driver.journey.get("/feed", params={"limit": 1000}, headers=H).json()["items"]
-    return [i["data"]["referral_id"] for i in items if i["type"] == "EpisodeOpened"]
+    return [i["data"]["referral_id"] for i in driver.feed() if i["type"] == "EpisodeOpened"]
 
 
 def test_a_page_applied_twice_opens_each_episode_once(journey_driver: JourneyDriver) -> None:

@@ -14,6 +14,7 @@ from fastapi import Depends, Header
 from services.common.auth import Caller, CurrentCaller, Role
 from services.common.clock import today
 from services.common.codes import SharingPurpose
+from services.common.errors import ForbiddenError, NotVisibleError
 from services.common.log_index import LogIndex
 from services.common.problems import Problem
 from services.common.store import JsonApplication
@@ -21,14 +22,6 @@ from services.common.store import JsonApplication
 STAFF = frozenset({Role.PROVIDER, Role.CJIT, Role.CARAT})
 READERS = STAFF | {Role.ADMINISTRATOR}
 DEFAULT_PURPOSE = SharingPurpose.CARE_COORDINATION
-
-
-class NotVisibleError(Exception):
-    """Not found (or not visible to the caller: the answer is the same, so nothing leaks)."""
-
-
-class ForbiddenError(Exception):
-    """The caller's organisation or role may not do this."""
 
 
 ACCESS_ERRORS: dict[type[Exception], tuple[int, str]] = {

@@ -12,9 +12,9 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, ProcessRecorder, Tracking
 
 from services.common import codes
-from services.common.access import ForbiddenError
 from services.common.clock import today
 from services.common.codes import SharingPurpose
+from services.common.errors import ForbiddenError
 from services.common.feed import FeedItem
 from services.common.group_commit import GroupCommit
 from services.common.idempotency import Receipt

@@ -6,6 +6,7 @@
 from datetime import date
 
 from services.common.codes import STRUCTURED_TIERS
+from services.common.errors import NotVisibleError
 from services.journey.state import CORRECTION_TYPES, OPENING, EpisodeState, Fact
 
 AFTER_DISCHARGE = frozenset({"AftercarePlanAgreed", "ReEngaged", *CORRECTION_TYPES})
@@ -15,15 +16,15 @@ class JourneyError(Exception):
     """A journey-service rule was broken."""
 
 
-class EpisodeNotFoundError(JourneyError):
+class EpisodeNotFoundError(JourneyError, NotVisibleError):
     """No such episode."""
 
 
-class InterventionNotFoundError(JourneyError):
+class InterventionNotFoundError(JourneyError, NotVisibleError):
     """No such intervention in this episode."""
 
 
-class EventNotFoundError(JourneyError):
+class EventNotFoundError(JourneyError, NotVisibleError):
     """No such event in this episode."""
 
 

@@ -9,8 +9,8 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 
 from services.common import codes
-from services.common.access import ForbiddenError, NotVisibleError
 from services.common.clock import today
+from services.common.errors import ForbiddenError, NotVisibleError
 from services.common.idempotency import Receipt
 from services.common.log_index import LogIndex
 from services.common.store import JsonApplication

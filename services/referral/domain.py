@@ -16,6 +16,7 @@ from services.common.codes import (
     Sex,
     WithdrawalReason,
 )
+from services.common.errors import NotVisibleError
 
 ADULT_AGE = 18
 OLDEST_PLAUSIBLE_AGE = 110
@@ -26,11 +27,11 @@ class ReferralError(Exception):
     """A referral-service rule was broken."""
 
 
-class ClientNotFoundError(ReferralError):
+class ClientNotFoundError(ReferralError, NotVisibleError):
     """No such client."""
 
 
-class ReferralNotFoundError(ReferralError):
+class ReferralNotFoundError(ReferralError, NotVisibleError):
     """No such referral."""
 
 

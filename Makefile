@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint openapi token bench-journey clean
+.PHONY: run test lint openapi token bench-journey bench-reporting rebuild-reporting clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -32,6 +32,12 @@ token: $(STAMP)
 
 bench-journey: $(STAMP)
 	$(PY) bench/journey_writes.py
+
+bench-reporting: $(STAMP)
+	$(PY) bench/reporting.py
+
+rebuild-reporting: $(STAMP)
+	$(PY) -m services.reporting.rebuild
 
 clean:
 	rm -rf $(VENV) data

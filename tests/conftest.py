@@ -10,6 +10,7 @@ from services.common.settings import Settings
 
 if TYPE_CHECKING:
     from tests.journey_driver import JourneyDriver
+    from tests.reporting_driver import ReportingDriver
 from tests.support import SECRET, database_url
 
 STORES = ["sqlite", "postgres"]
@@ -59,3 +60,22 @@ def journey_driver(make_settings: MakeSettings) -> Iterator["JourneyDriver"]:
     yield JourneyDriver(TestClient(referral), TestClient(journey))
     referral.state.application.close()
     journey.state.application.close()
+
+
+@pytest.fixture
+def reporting_driver(make_settings: MakeSettings) -> Iterator["ReportingDriver"]:
+    from services.journey.main import create_app as journey_app
+    from services.referral.main import create_app as referral_app
+    from services.reporting.main import create_app as reporting_app
+    from tests.journey_driver import JourneyDriver
+    from tests.reporting_driver import ReportingDriver
+
+    settings = make_settings("referral", "journey", "reporting")
+    referral, journey = referral_app(settings), journey_app(settings)
+    reporting = reporting_app(settings)
+    yield ReportingDriver(
+        JourneyDriver(TestClient(referral), TestClient(journey)), TestClient(reporting)
+    )
+    referral.state.application.close()
+    journey.state.application.close()
+    reporting.state.engine.dispose()

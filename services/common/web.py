@@ -95,6 +95,13 @@ def common_router(
     feed_filter: FeedFilter,
 ) -> APIRouter:
     """/health (open), /codes and /feed (authenticated)."""
+    router = service_router(health)
+    router.include_router(feed_router(get_application, feed_filter))
+    return router
+
+
+def service_router(health: Callable[[Request], dict[str, Any]]) -> APIRouter:
+    """/health (open) and /codes (authenticated)."""
     router = APIRouter()
 
     @router.get("/health", tags=["service"], openapi_extra={"security": []})
@@ -106,6 +113,14 @@ def common_router(
         """Every coded list: sources, modalities and their tiers, exit reasons (and which are
         planned exits), urgencies, decline reasons and more."""
         return coded_lists()
+
+    return router
+
+
+def feed_router(
+    get_application: Callable[[Request], Application[Any]], feed_filter: FeedFilter
+) -> APIRouter:
+    router = APIRouter()
 
     @router.get("/feed", tags=["feed"], response_model=FeedPage, responses=problems(401, 403, 422))
     def get_feed(

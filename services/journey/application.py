@@ -86,10 +86,11 @@ class JourneyApplication(JsonApplication):
         if item.type in ("ReferralMade", "ConsentChanged") and data.get("consent"):
             consents = self._consents_for(UUID(data["client_id"]))
             consents.record(
-                on=item.business_date, referral_id=item.aggregate_id,
+                on=item.business_date,
+                referral_id=item.aggregate_id,
                 organisations=organisations_of(data, data["consent"]),
                 purposes=[SharingPurpose(p) for p in data["consent"]["purposes"]],
-            )  # fmt: skip
+            )
             return [consents]
         if item.type == "ConsentWithdrawn":
             consents = self._consents_for(UUID(data["client_id"]))
@@ -146,9 +147,14 @@ class JourneyApplication(JsonApplication):
         return episode
 
     def re_engage(
-        self, episode_id: UUID, by: dict[str, str], on: date, expected_version: int | None,
-        keyworker: str | None, receipt: Receipt | None = None,
-    ) -> Episode:  # fmt: skip
+        self,
+        episode_id: UUID,
+        by: dict[str, str],
+        on: date,
+        expected_version: int | None,
+        keyworker: str | None,
+        receipt: Receipt | None = None,
+    ) -> Episode:
         """The client returns (§3.9.2): the old episode records it and a new, linked one opens
         for the re-engaging organisation: the old episode's own, or one the client's consent
         lets see it (a CJIT re-engaging a client who dropped out of treatment, §5.3.4)."""
@@ -159,32 +165,55 @@ class JourneyApplication(JsonApplication):
             )
         state = old.state
         new = Episode(
-            on=on, by=by, client_id=state.client_id, organisation=by["organisation"],
-            referral_id=None, referral_date=on, source=None, referring_organisation=None,
-            priority_flags=list(state.priority_flags), handover=None, keyworker=keyworker,
-            re_engaged_from=old.id,
-        )  # fmt: skip
-        old.record(
-            Episode.ReEngaged, on, by, today(), new_episode_id=new.id,
+            on=on,
+            by=by,
+            client_id=state.client_id,
             organisation=by["organisation"],
-        )  # fmt: skip
+            referral_id=None,
+            referral_date=on,
+            source=None,
+            referring_organisation=None,
+            priority_flags=list(state.priority_flags),
+            handover=None,
+            keyworker=keyworker,
+            re_engaged_from=old.id,
+        )
+        old.record(
+            Episode.ReEngaged,
+            on,
+            by,
+            today(),
+            new_episode_id=new.id,
+            organisation=by["organisation"],
+        )
         self._save(receipt, old, new, result=new)
         return new
 
     def mark_in_error(
-        self, episode_id: UUID, target_version: int, by: dict[str, str], reason: str,
-        expected_version: int | None, receipt: Receipt | None = None,
-    ) -> Episode:  # fmt: skip
+        self,
+        episode_id: UUID,
+        target_version: int,
+        by: dict[str, str],
+        reason: str,
+        expected_version: int | None,
+        receipt: Receipt | None = None,
+    ) -> Episode:
         episode = self._get_for_change(episode_id, expected_version, by["organisation"])
         episode.mark_in_error(target_version, by, reason, today())
         self._save(receipt, episode)
         return episode
 
     def correct(
-        self, episode_id: UUID, target_version: int, by: dict[str, str], reason: str,
-        replacement_on: date, replacement: dict[str, Any], expected_version: int | None,
+        self,
+        episode_id: UUID,
+        target_version: int,
+        by: dict[str, str],
+        reason: str,
+        replacement_on: date,
+        replacement: dict[str, Any],
+        expected_version: int | None,
         receipt: Receipt | None = None,
-    ) -> Episode:  # fmt: skip
+    ) -> Episode:
         episode = self._get_for_change(episode_id, expected_version, by["organisation"])
         episode.correct(target_version, replacement_on, replacement, by, reason, today())
         self._save(receipt, episode)

@@ -26,10 +26,13 @@ class ClientConsents(Aggregate):
         self.consents: dict[str, dict[str, Any]] = {}
 
     @event("ConsentRecorded")
-    def record(self, on: date, referral_id: UUID, organisations: list[str],
-               purposes: list[SharingPurpose]) -> None:  # fmt: skip
-        self.consents[str(referral_id)] = {"organisations": set(organisations),
-                                           "purposes": set(purposes)}  # fmt: skip
+    def record(
+        self, on: date, referral_id: UUID, organisations: list[str], purposes: list[SharingPurpose]
+    ) -> None:
+        self.consents[str(referral_id)] = {
+            "organisations": set(organisations),
+            "purposes": set(purposes),
+        }
 
     @event("ConsentRevoked")
     def revoke(self, on: date, referral_id: UUID) -> None:

@@ -1,20 +1,80 @@
-"""create_app(settings): the reporting service (read models and KPIs come in a later step)."""
+"""create_app(settings): the reporting service, following both feeds while it runs."""
 
-from fastapi import FastAPI
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from uuid import UUID
 
+from fastapi import FastAPI, Request
+
+from services.common.access import ACCESS_ERRORS, AccessLog, access_log_env, access_log_routes
+from services.common.auth import Caller, Role, mint_token
 from services.common.settings import Settings
-from services.common.web import create_service_app
+from services.common.store import store_env
+from services.common.web import create_service_app, service_router
+from services.reporting import db
+from services.reporting.api import router
+from services.reporting.follower import followers
+from services.reporting.queries import has_episode_with
+
+DESCRIPTION = """Caseloads, waiting lists and the KPIs commissioners are judged by, derived
+from the referral and journey feeds, as at any business date and as known at any time.
+
+Definitions are exactly those of DESIGN.md ("What is derived"), where a reading was open:
+- *area* is the client's postcode area (letters of the postcode district, e.g. LS);
+  "unknown" when none was recorded;
+- a period is [period_start, period_end], both included; "in treatment in the period" means a
+  Tier 3/4 intervention active on any day of it;
+- 12-week retention's second figure counts planned exits on or before the period end;
+- "re-engagements" for an organisation are re-engagements into it (the new episode's
+  organisation);
+- handovers "in the period" are CARAT -> CJIT handover referrals made in the period;
+- a discharge ends interventions still active on the discharge date;
+- caseloads and waiting lists list episodes open on the day (not discharged before it).
+
+The read models are SQLAlchemy tables migrated by alembic (`upgrade head` at start-up);
+`python -m services.reporting.rebuild` drops and rebuilds them from the feeds.
+"""
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    app = create_service_app(
-        "Reporting service", "Caseloads, waiting lists and KPIs.", settings, {}
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        for follower in app.state.followers.values():
+            follower.start()
+        yield
+        for follower in app.state.followers.values():
+            follower.stop()
+
+    app = create_service_app("Reporting service", DESCRIPTION, settings, ACCESS_ERRORS)
+    app.router.lifespan_context = lifespan
+    url = settings.database_url("reporting")
+    app.state.engine = engine = db.make_engine(url)
+    db.upgrade(engine)
+    token = settings.service_token or mint_token(
+        app.state.auth_secret, Caller("reporting-follower", "reporting-service", Role.SERVICE)
     )
+    urls = {"referral": settings.referral_url, "journey": settings.journey_url}
+    app.state.followers = followers(
+        engine, urls, token, settings.follow_page_size, settings.follow_interval_seconds
+    )
+    app.state.access_log = AccessLog(env=access_log_env(store_env(url)))
 
-    @app.get("/health", tags=["service"], openapi_extra={"security": []})
-    def health() -> dict[str, str]:
-        return {"status": "ok", "service": "reporting"}
+    def health(request: Request) -> dict[str, object]:
+        return {
+            "service": "reporting",
+            "following": {f: x.status() for f, x in app.state.followers.items()},
+        }
 
+    def is_party_to_client(request: Request, organisation: str, client_id: UUID) -> bool:
+        with engine.connect() as connection:
+            return has_episode_with(connection, organisation, client_id)
+
+    app.include_router(router)
+    app.include_router(service_router(health))
+    app.include_router(
+        access_log_routes(lambda request: request.app.state.access_log, is_party_to_client)
+    )
     return app

@@ -1,0 +1,275 @@
+"""HTTP routes of the reporting service: KPIs, caseloads, the waiting list."""
+
+import hashlib
+import json
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request, Response
+from sqlalchemy import Engine
+
+from services.common.access import READERS, AccessLog, Purpose, require_role
+from services.common.auth import Caller, CurrentCaller, Role
+from services.common.clock import today
+from services.common.errors import ForbiddenError
+from services.common.problems import Problem
+from services.common.schemas import OrganisationCode
+from services.common.web import problems
+from services.reporting import queries
+from services.reporting.follower import FEEDS, stored_position
+from services.reporting.kpis import Period, all_kpis, suppress
+from services.reporting.views import EpisodeView
+
+router = APIRouter()
+READ_PROBLEMS = problems(401, 403, 422)
+AsAt = Annotated[date | None, Query(description="Business date: only events on or before it.")]
+KnownAt = Annotated[
+    datetime | None,
+    Query(
+        description="Recording time (ISO 8601, with offset): only what was recorded by then, "
+        "corrections included. Reproduces a figure published at that time."
+    ),
+]
+
+
+def engine_of(request: Request) -> Engine:
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+def feed_lag(request: Request) -> dict[str, Any]:
+    followers = request.app.state.followers
+    return {
+        feed: {
+            "applied_position": stored_position(request.app.state.engine, feed),
+            **{
+                k: followers[feed].status()[k]
+                for k in (
+                    "upstream_last_position",
+                    "positions_behind",
+                    "last_contact",
+                    "last_error",
+                )
+            },
+        }
+        for feed in FEEDS
+    }
+
+
+def not_modified(
+    request: Request, response: Response, if_none_match: str | None, *key: Any
+) -> bool:
+    """ETag from what the answer depends on: the question and how far the feeds are applied."""
+    positions = [stored_position(request.app.state.engine, feed) for feed in FEEDS]
+    digest = hashlib.sha256(json.dumps([*key, positions], default=str).encode()).hexdigest()[:32]
+    response.headers["ETag"] = f'"{digest}"'
+    return if_none_match is not None and f'"{digest}"' in [
+        t.strip() for t in if_none_match.split(",")
+    ]
+
+
+def kpi_figures(
+    request: Request, scope: queries.Scope, period: Period, knowledge: queries.Knowledge
+) -> dict[str, Any]:
+    with engine_of(request).connect() as connection:
+        episodes = queries.episodes(connection, scope, knowledge)
+        referrals = queries.referrals(connection, scope, knowledge)
+        re_engaged = queries.re_engagements(connection, scope, knowledge)
+    return all_kpis(episodes, referrals, re_engaged, period)
+
+
+def differences(before: Any, after: Any, path: str = "") -> list[dict[str, Any]]:
+    if isinstance(before, dict) and isinstance(after, dict):
+        return [
+            d
+            for k in sorted(set(before) | set(after))
+            for d in differences(before.get(k), after.get(k), f"{path}.{k}".lstrip("."))
+        ]
+    return [] if before == after else [{"figure": path, "known_at": before, "current": after}]
+
+
+@router.get("/kpis", tags=["kpis"], responses={**READ_PROBLEMS, 304: {"description": "Unchanged"}})
+def read_kpis(
+    request: Request,
+    response: Response,
+    caller: CurrentCaller,
+    period_start: date,
+    period_end: date,
+    organisation: OrganisationCode | None = None,
+    area: Annotated[
+        str | None,
+        Query(
+            max_length=8, pattern=r"^[A-Z]{1,2}$|^unknown$", description="A postcode area, e.g. LS"
+        ),
+    ] = None,
+    as_at: AsAt = None,
+    known_at: KnownAt = None,
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Any:
+    """Every KPI of DESIGN.md for a period (both ends included), for one organisation, one
+    area (postcode area of the client), or overall. Each figure names what it counts and,
+    for shares, its numerator and denominator. Commissioners may ask for any scope; figures
+    of 1 to 5, and anything built on them, are then shown as "suppressed" (0 is shown).
+    Providers, CJIT, CARAT and administrators see their own organisation's figures only.
+
+    With `known_at`, the figures are those known at that time, and `revisions` lists how
+    each has changed since (late entries and corrections). `ETag`/`If-None-Match` give 304
+    when nothing has changed; `feeds` says how far behind the feeds the figures are."""
+    if period_end < period_start:
+        raise Problem(422, "invalid-period", "Invalid period", "period_end is before period_start.")
+    commissioner = caller.role is Role.COMMISSIONER
+    if not commissioner:
+        require_role(caller, READERS, "read KPIs")
+        if area is not None or organisation not in (None, caller.organisation):
+            raise ForbiddenError("You may read your own organisation's KPIs only.")
+        organisation = caller.organisation
+    scope = queries.Scope(organisation=organisation, area=area)
+    period = Period(period_start, period_end)
+    if not_modified(
+        request, response, if_none_match, "kpis", caller.role.value, scope, period, as_at, known_at
+    ):
+        return Response(status_code=304, headers={"ETag": response.headers["ETag"]})
+    figures = kpi_figures(request, scope, period, queries.Knowledge(as_at, known_at))
+    revisions = None
+    if known_at is not None:
+        current = kpi_figures(request, scope, period, queries.Knowledge(as_at, None))
+        revisions = differences(
+            suppress(figures) if commissioner else figures,
+            suppress(current) if commissioner else current,
+        )
+    return {
+        "scope": {"organisation": organisation, "area": area}
+        if organisation or area
+        else "overall",
+        "period": {"start": period_start, "end": period_end},
+        "as_at": as_at,
+        "known_at": known_at,
+        "suppressed_small_numbers": commissioner,
+        "figures": suppress(figures) if commissioner else figures,
+        "revisions": revisions,
+        "feeds": feed_lag(request),
+    }
+
+
+def own_episodes(
+    request: Request,
+    caller: Caller,
+    organisation: str | None,
+    as_at: date | None,
+    known_at: datetime | None,
+) -> tuple[list[EpisodeView], date]:
+    require_role(caller, READERS, "read caseloads")
+    if organisation not in (None, caller.organisation):
+        raise ForbiddenError("You may read your own organisation's caseload only.")
+    day = as_at or today()
+    with engine_of(request).connect() as connection:
+        episodes = queries.episodes(
+            connection,
+            queries.Scope(organisation=caller.organisation),
+            queries.Knowledge(as_at, known_at),
+        )
+    return [e for e in episodes if e.open_on(day)], day
+
+
+def audit_rows(
+    request: Request, caller: Caller, purpose: Any, what: str, rows: list[dict[str, Any]]
+) -> None:
+    log: AccessLog = request.app.state.access_log
+    for row in rows:
+        log.record(caller, what, row["episode_id"], row["client_id"], purpose, "granted")
+
+
+@router.get("/caseloads", tags=["caseloads"], responses=READ_PROBLEMS)
+def read_caseload(
+    request: Request,
+    caller: CurrentCaller,
+    purpose: Purpose,
+    organisation: OrganisationCode | None = None,
+    keyworker: Annotated[str | None, Query(max_length=128)] = None,
+    as_at: AsAt = None,
+    known_at: KnownAt = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 500,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    """Your organisation's open episodes (optionally one keyworker's) on `as_at` (default
+    today): phase, tier, days since referral, days in treatment (since the first structured
+    intervention), last and next review date, review overdue, risk flags. Each row read is
+    audited."""
+    episodes, day = own_episodes(request, caller, organisation, as_at, known_at)
+    if keyworker is not None:
+        episodes = [e for e in episodes if e.keyworker == keyworker]
+    episodes.sort(key=lambda e: (e.keyworker or "", e.referral_date, e.episode_id))
+    rows = [caseload_row(e, day) for e in episodes[offset : offset + limit]]
+    audit_rows(request, caller, purpose, "caseload-row", rows)
+    return {
+        "organisation": caller.organisation,
+        "as_at": day,
+        "known_at": known_at,
+        "total": len(episodes),
+        "rows": rows,
+        "feeds": feed_lag(request),
+    }
+
+
+def caseload_row(e: EpisodeView, day: date) -> dict[str, Any]:
+    first = e.first_structured_start
+    latest = e.latest_plan(day)
+    next_review = latest[1] if latest else None
+    reviews = [p[0] for p in e.plans if p[2] == "CarePlanReviewed" and p[0] <= day]
+    raised = [area for area, level in e.risks.items() if level in ("medium", "high")]
+    return {
+        "episode_id": e.episode_id,
+        "client_id": e.client_id,
+        "keyworker": e.keyworker,
+        "phase": e.phase(day),
+        "tier": e.tier_on(day),
+        "referral_date": e.referral_date,
+        "days_since_referral": (day - e.referral_date).days,
+        "days_in_treatment": (day - first).days if first and first <= day else None,
+        "last_review_on": max(reviews) if reviews else None,
+        "next_review_on": next_review,
+        "review_overdue": next_review is not None and next_review < day,
+        "risk_flags": raised + e.priority_flags,
+    }
+
+
+@router.get("/waiting-list", tags=["caseloads"], responses=READ_PROBLEMS)
+def read_waiting_list(
+    request: Request,
+    caller: CurrentCaller,
+    purpose: Purpose,
+    organisation: OrganisationCode | None = None,
+    as_at: AsAt = None,
+    known_at: KnownAt = None,
+) -> dict[str, Any]:
+    """Your open episodes with no structured (Tier 3/4) intervention started by `as_at`,
+    oldest referral first, counting from the referral (or re-engagement) date: the 3-week
+    expectation (over_3_weeks: more than 21 days) and the 6-week review threshold
+    (six_weeks_or_more: 42 days or more) of §2.7.1 are marked. Each row read is audited."""
+    episodes, day = own_episodes(request, caller, organisation, as_at, known_at)
+    waiting = sorted(
+        (e for e in episodes if e.waiting_on(day)), key=lambda e: (e.referral_date, e.episode_id)
+    )
+    rows = []
+    for e in waiting:
+        days = (day - e.referral_date).days
+        rows.append(
+            {
+                "episode_id": e.episode_id,
+                "client_id": e.client_id,
+                "referral_date": e.referral_date,
+                "days_waiting": days,
+                "over_3_weeks": days > 21,
+                "six_weeks_or_more": days >= 42,
+                "phase": e.phase(day),
+                "keyworker": e.keyworker,
+            }
+        )
+    audit_rows(request, caller, purpose, "waiting-list-row", rows)
+    return {
+        "organisation": caller.organisation,
+        "as_at": day,
+        "known_at": known_at,
+        "rows": rows,
+        "feeds": feed_lag(request),
+    }

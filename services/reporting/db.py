@@ -1,0 +1,57 @@
+"""The reporting database: engine from the service's URL, schema from alembic."""
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def sqlalchemy_url(database_url: str) -> str:
+    if database_url.startswith(("postgresql://", "postgres://")):
+        return "postgresql+psycopg://" + database_url.split("://", 1)[1]
+    return database_url
+
+
+def make_engine(database_url: str) -> Engine:
+    url = sqlalchemy_url(database_url)
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def wal(dbapi_connection, record):  # type: ignore[no-untyped-def]
+            dbapi_connection.execute("PRAGMA journal_mode=WAL")
+            dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+
+        @event.listens_for(engine, "begin")
+        def begin_immediate(connection):  # type: ignore[no-untyped-def]
+            # Take SQLite's write lock at the start, so two followers serialise, never race.
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    return create_engine(url, pool_size=10, max_overflow=10)
+
+
+def alembic_config(engine: Engine) -> Config:
+    config = Config(str(ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(ROOT / "migrations"))
+    config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    return config
+
+
+def upgrade(engine: Engine) -> None:
+    """Create or migrate the read models to the latest schema (`alembic upgrade head`)."""
+    with engine.begin() as connection:
+        config = alembic_config(engine)
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+def drop(engine: Engine) -> None:
+    """Drop every read model (`alembic downgrade base`), for a rebuild from the feeds."""
+    with engine.begin() as connection:
+        config = alembic_config(engine)
+        config.attributes["connection"] = connection
+        command.downgrade(config, "base")

@@ -1,0 +1,82 @@
+"""Following the referral and journey feeds into the read models, exactly once.
+
+Each page is one database transaction: take the write lock on the feed's position, drop any
+items another follower already applied, project the rest, move the position, commit. A crash
+loses the whole page or nothing; a second follower started by mistake waits on the lock and
+then finds the page applied.
+"""
+
+import functools
+from collections.abc import Callable
+
+from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from services.common.feed import FeedItem
+from services.common.follower import FeedFollower
+from services.reporting.models import FeedPosition
+from services.reporting.projection import JourneyProjector, project_referral_page
+
+FEEDS = ("referral", "journey")
+Project = Callable[[Connection, list[FeedItem]], None]
+
+
+def ensure_positions(engine: Engine) -> None:
+    for feed in FEEDS:
+        try:
+            with engine.begin() as connection:
+                if (
+                    connection.execute(
+                        select(FeedPosition).where(FeedPosition.feed == feed)
+                    ).first()
+                    is None
+                ):
+                    connection.execute(insert(FeedPosition).values(feed=feed, position=0))
+        except IntegrityError:
+            pass  # another process made it first
+
+
+def stored_position(engine: Engine, feed: str) -> int:
+    with engine.connect() as connection:
+        position = connection.execute(
+            select(FeedPosition.position).where(FeedPosition.feed == feed)
+        ).scalar()
+    return int(position or 0)
+
+
+def apply_page(engine: Engine, feed: str, project: Project, items: list[FeedItem]) -> None:
+    with engine.begin() as connection:
+        stored = connection.execute(
+            select(FeedPosition.position).where(FeedPosition.feed == feed).with_for_update()
+        ).scalar_one()
+        fresh = [item for item in items if item.position > stored]
+        if not fresh:
+            return  # another follower applied this page while we fetched it
+        project(connection, fresh)
+        connection.execute(
+            update(FeedPosition)
+            .where(FeedPosition.feed == feed)
+            .values(position=fresh[-1].position)
+        )
+
+
+def projectors() -> dict[str, Project]:
+    return {"referral": project_referral_page, "journey": JourneyProjector().project_page}
+
+
+def followers(
+    engine: Engine, urls: dict[str, str], token: str, page_size: int, idle_seconds: float
+) -> dict[str, FeedFollower]:
+    ensure_positions(engine)
+    return {
+        feed: FeedFollower(
+            feed,
+            f"{urls[feed]}/feed",
+            token,
+            functools.partial(apply_page, engine, feed, project),
+            functools.partial(stored_position, engine, feed),
+            page_size=page_size,
+            idle_seconds=idle_seconds,
+        )
+        for feed, project in projectors().items()
+    }

@@ -1,0 +1,82 @@
+"""Read models of the reporting service (schema owned by alembic, see migrations/).
+
+Facts are bitemporal: `business_date` is when it happened, and a row is what was known from
+`recorded_from` until `recorded_to` (NULL: still known). A correction closes the row it
+corrects at the time the correction was recorded and, for a replacement, opens a new one;
+so "as known at T" is a range filter and "as at D" a date filter.
+"""
+
+from typing import Any
+
+from sqlalchemy import (
+    Date,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    Uuid,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData()
+
+
+class FeedPosition(Base):
+    """How far each followed feed has been applied; written in the same transaction."""
+
+    __tablename__ = "feed_positions"
+    feed: Mapped[str] = mapped_column(String(32), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
+class ClientArea(Base):
+    """A client's area: the postcode area (letters of the postcode district), for KPIs."""
+
+    __tablename__ = "client_areas"
+    client_id: Mapped[str] = mapped_column(Uuid(as_uuid=False), primary_key=True)
+    area: Mapped[str] = mapped_column(String(8), nullable=False)
+
+
+class ReferralRow(Base):
+    __tablename__ = "referrals"
+    referral_id: Mapped[str] = mapped_column(Uuid(as_uuid=False), primary_key=True)
+    client_id: Mapped[str] = mapped_column(Uuid(as_uuid=False), nullable=False)
+    source: Mapped[str] = mapped_column(String(32), nullable=False)
+    referring_organisation: Mapped[str | None] = mapped_column(String(64))
+    receiving_organisation: Mapped[str] = mapped_column(String(64), nullable=False)
+    referral_date: Mapped[Any] = mapped_column(Date, nullable=False)
+    recorded_at: Mapped[Any] = mapped_column(DateTime(timezone=True), nullable=False)
+    handover_kind: Mapped[str | None] = mapped_column(String(32))
+    release_date: Mapped[Any] = mapped_column(Date)
+    accepted_on: Mapped[Any] = mapped_column(Date)
+    accepted_recorded_at: Mapped[Any] = mapped_column(DateTime(timezone=True))
+    closed_on: Mapped[Any] = mapped_column(Date)  # declined or withdrawn
+    closed_recorded_at: Mapped[Any] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        Index("ix_referrals_receiver_date", "receiving_organisation", "referral_date"),
+    )
+
+
+class FactRow(Base):
+    """One journey event as known over a span of recording time."""
+
+    __tablename__ = "facts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    episode_id: Mapped[str] = mapped_column(Uuid(as_uuid=False), nullable=False)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    type: Mapped[str] = mapped_column(String(48), nullable=False)
+    organisation: Mapped[str] = mapped_column(String(64), nullable=False)
+    business_date: Mapped[Any] = mapped_column(Date, nullable=False)
+    recorded_from: Mapped[Any] = mapped_column(DateTime(timezone=True), nullable=False)
+    recorded_to: Mapped[Any] = mapped_column(DateTime(timezone=True))
+    data: Mapped[str] = mapped_column(Text, nullable=False)
+
+    __table_args__ = (
+        Index("ix_facts_organisation", "organisation", "episode_id"),
+        Index("ix_facts_episode_version", "episode_id", "version"),
+    )

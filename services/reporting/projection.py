@@ -1,0 +1,147 @@
+"""Feed items -> read-model rows. No HTTP; the follower supplies the transaction.
+
+Referral feed: client areas and referrals with each status change and when it was recorded.
+Journey feed: every event a fact row; corrections close the row they correct (and, for a
+replacement, insert its new content) as of the time the correction was recorded.
+"""
+
+import json
+import re
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from services.common.feed import FeedItem
+from services.reporting.models import ClientArea, FactRow, ReferralRow
+
+CORRECTIONS = ("EventRecordedInError", "EventCorrected")
+
+
+def postcode_area(district: str | None) -> str:
+    """The letters of a postcode district (LS6 -> LS, SW1A -> SW); 'unknown' when not given."""
+    match = re.match(r"[A-Z]+", district or "")
+    return match.group() if match else "unknown"
+
+
+def day(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+def project_referral_page(connection: Connection, items: list[FeedItem]) -> None:
+    for item in items:
+        data = item.data
+        match item.type:
+            case "ClientRegistered":
+                connection.execute(
+                    insert(ClientArea).values(
+                        client_id=str(item.aggregate_id),
+                        area=postcode_area(data.get("postcode_district")),
+                    )
+                )
+            case "ReferralMade":
+                handover = data.get("handover") or {}
+                connection.execute(
+                    insert(ReferralRow).values(
+                        referral_id=str(item.aggregate_id),
+                        client_id=data["client_id"],
+                        source=data["source"],
+                        referring_organisation=data.get("referring_organisation"),
+                        receiving_organisation=data["receiving_organisation"],
+                        referral_date=item.business_date,
+                        recorded_at=item.recorded_at,
+                        handover_kind=handover.get("kind"),
+                        release_date=day(handover.get("release_date")),
+                    )
+                )
+            case "ReferralAccepted":
+                connection.execute(
+                    update(ReferralRow)
+                    .where(ReferralRow.referral_id == str(item.aggregate_id))
+                    .values(accepted_on=item.business_date, accepted_recorded_at=item.recorded_at)
+                )
+            case "ReferralDeclined" | "ReferralWithdrawn":
+                connection.execute(
+                    update(ReferralRow)
+                    .where(ReferralRow.referral_id == str(item.aggregate_id))
+                    .values(closed_on=item.business_date, closed_recorded_at=item.recorded_at)
+                )
+
+
+class JourneyProjector:
+    """Remembers each episode's organisation, so a page needs no lookups once warm."""
+
+    def __init__(self) -> None:
+        self._organisations: dict[str, str] = {}
+
+    def project_page(self, connection: Connection, items: list[FeedItem]) -> None:
+        rows: list[dict[str, Any]] = []
+        for item in items:
+            episode_id = str(item.aggregate_id)
+            if item.type == "EpisodeOpened":
+                self._organisations[episode_id] = item.data["organisation"]
+            if item.type in CORRECTIONS:
+                if rows:  # keep recording order: earlier inserts land before the correction
+                    connection.execute(insert(FactRow), rows)
+                    rows = []
+                self._correct(connection, item)
+            rows.append(self._fact(connection, item))
+        if rows:
+            connection.execute(insert(FactRow), rows)
+
+    def _fact(self, connection: Connection, item: FeedItem, **overrides: Any) -> dict[str, Any]:
+        fact = {
+            "episode_id": str(item.aggregate_id),
+            "version": item.version,
+            "type": item.type,
+            "organisation": self._organisation(connection, str(item.aggregate_id)),
+            "business_date": item.business_date,
+            "recorded_from": item.recorded_at,
+            "recorded_to": None,
+            "data": json.dumps(item.data),
+        }
+        fact.update(overrides)
+        return fact
+
+    def _correct(self, connection: Connection, item: FeedItem) -> None:
+        target = item.data["target_version"]
+        episode_id = str(item.aggregate_id)
+        current = (
+            connection.execute(
+                select(FactRow).where(
+                    FactRow.episode_id == episode_id,
+                    FactRow.version == target,
+                    FactRow.recorded_to.is_(None),
+                )
+            )
+            .scalars()
+            .first()
+        )
+        if current is None:
+            return
+        connection.execute(
+            update(FactRow).where(FactRow.id == current.id).values(recorded_to=item.recorded_at)
+        )
+        if item.type == "EventCorrected":
+            connection.execute(
+                insert(FactRow).values(
+                    episode_id=episode_id,
+                    version=target,
+                    type=current.type,
+                    organisation=current.organisation,
+                    business_date=day(item.data["replacement_on"]),
+                    recorded_from=item.recorded_at,
+                    recorded_to=None,
+                    data=json.dumps(item.data["replacement"]),
+                )
+            )
+
+    def _organisation(self, connection: Connection, episode_id: str) -> str:
+        if episode_id not in self._organisations:
+            found = connection.execute(
+                select(FactRow.organisation).where(
+                    FactRow.episode_id == episode_id, FactRow.version == 1
+                )
+            ).scalar()
+            self._organisations[episode_id] = found or "unknown"
+        return self._organisations[episode_id]

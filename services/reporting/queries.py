@@ -1,0 +1,160 @@
+"""Reading the read models for a scope, "as at" a business date and "as known at" a time."""
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, or_, select
+
+from services.reporting.models import ClientArea, FactRow, ReferralRow
+from services.reporting.views import EpisodeView, ReferralView, fold_episode
+
+CORRECTIONS = ("EventRecordedInError", "EventCorrected")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which records: one organisation, one area (postcode area), or everything."""
+
+    organisation: str | None = None
+    area: str | None = None
+
+
+@dataclass(frozen=True)
+class Knowledge:
+    """As at a business date (events on or before it) and as known at a recording time."""
+
+    as_at: date | None = None
+    known_at: datetime | None = None
+
+
+def known(column_from: Any, column_to: Any, knowledge: Knowledge) -> Any:
+    if knowledge.known_at is None:
+        return column_to.is_(None)
+    return and_(
+        column_from <= knowledge.known_at, or_(column_to.is_(None), column_to > knowledge.known_at)
+    )
+
+
+def areas(connection: Connection, client_ids: set[str]) -> dict[str, str]:
+    if not client_ids:
+        return {}
+    rows = connection.execute(select(ClientArea.client_id, ClientArea.area)).all()
+    return {str(c): a for c, a in rows if str(c) in client_ids}
+
+
+def episodes(connection: Connection, scope: Scope, knowledge: Knowledge) -> list[EpisodeView]:
+    query = select(
+        FactRow.episode_id,
+        FactRow.version,
+        FactRow.type,
+        FactRow.business_date,
+        FactRow.data,
+        FactRow.organisation,
+    ).where(
+        known(FactRow.recorded_from, FactRow.recorded_to, knowledge),
+        FactRow.type.not_in(CORRECTIONS),
+    )
+    if scope.organisation is not None:
+        query = query.where(FactRow.organisation == scope.organisation)
+    if knowledge.as_at is not None:
+        query = query.where(FactRow.business_date <= knowledge.as_at)
+    grouped: dict[str, list[tuple[int, str, date, dict[str, Any]]]] = defaultdict(list)
+    organisations: dict[str, str] = {}
+    for episode_id, version, kind, on, data, organisation in connection.execute(query):
+        grouped[str(episode_id)].append((version, kind, on, json.loads(data)))
+        organisations[str(episode_id)] = organisation
+    views = []
+    for episode_id, rows in grouped.items():
+        rows.sort(key=lambda row: row[0])
+        view = fold_episode(rows, episode_id, organisations[episode_id])
+        if view is not None:
+            views.append(view)
+    client_areas = areas(connection, {v.client_id for v in views})
+    for view in views:
+        view.area = client_areas.get(view.client_id, "unknown")
+    if scope.area is not None:
+        views = [v for v in views if v.area == scope.area]
+    return views
+
+
+def referrals(connection: Connection, scope: Scope, knowledge: Knowledge) -> list[ReferralView]:
+    query = select(ReferralRow)
+    if knowledge.known_at is not None:
+        query = query.where(ReferralRow.recorded_at <= knowledge.known_at)
+    if knowledge.as_at is not None:
+        query = query.where(ReferralRow.referral_date <= knowledge.as_at)
+    if scope.organisation is not None:
+        query = query.where(ReferralRow.receiving_organisation == scope.organisation)
+    views = []
+    for row in connection.execute(query):
+        accepted = row.accepted_on
+        if accepted is not None and (
+            (knowledge.known_at is not None and row.accepted_recorded_at > knowledge.known_at)
+            or (knowledge.as_at is not None and accepted > knowledge.as_at)
+        ):
+            accepted = None
+        views.append(
+            ReferralView(
+                referral_id=str(row.referral_id),
+                client_id=str(row.client_id),
+                source=row.source,
+                receiving_organisation=row.receiving_organisation,
+                referral_date=row.referral_date,
+                handover_kind=row.handover_kind,
+                release_date=row.release_date,
+                accepted_on=accepted,
+            )
+        )
+    client_areas = areas(connection, {v.client_id for v in views})
+    for view in views:
+        view.area = client_areas.get(view.client_id, "unknown")
+    if scope.area is not None:
+        views = [v for v in views if v.area == scope.area]
+    return views
+
+
+def re_engagements(
+    connection: Connection, scope: Scope, knowledge: Knowledge
+) -> list[tuple[date, str]]:
+    """(date, re-engaging organisation) of every ReEngaged event in scope."""
+    query = select(FactRow.business_date, FactRow.data, FactRow.episode_id).where(
+        FactRow.type == "ReEngaged", known(FactRow.recorded_from, FactRow.recorded_to, knowledge)
+    )
+    if knowledge.as_at is not None:
+        query = query.where(FactRow.business_date <= knowledge.as_at)
+    rows = [(on, json.loads(data), str(episode)) for on, data, episode in connection.execute(query)]
+    if scope.area is not None:
+        clients = client_of_episodes(connection, {episode for _, _, episode in rows})
+        client_areas = areas(connection, set(clients.values()))
+        rows = [r for r in rows if client_areas.get(clients.get(r[2], ""), "unknown") == scope.area]
+    return [
+        (on, d["organisation"])
+        for on, d, _ in rows
+        if scope.organisation is None or d["organisation"] == scope.organisation
+    ]
+
+
+def client_of_episodes(connection: Connection, episode_ids: set[str]) -> dict[str, str]:
+    if not episode_ids:
+        return {}
+    query = select(FactRow.episode_id, FactRow.data).where(
+        FactRow.version == 1, FactRow.episode_id.in_(episode_ids)
+    )
+    return {str(e): json.loads(d)["client_id"] for e, d in connection.execute(query)}
+
+
+def has_episode_with(connection: Connection, organisation: str, client_id: object) -> bool:
+    """Has the organisation an episode of this client (so its administrator may see reads)?"""
+    query = (
+        select(FactRow.id)
+        .where(
+            FactRow.version == 1,
+            FactRow.organisation == organisation,
+            FactRow.data.contains(str(client_id)),
+        )
+        .limit(1)
+    )
+    return connection.execute(query).first() is not None

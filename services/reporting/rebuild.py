@@ -1,0 +1,53 @@
+"""Drop the read models and rebuild them from the feeds (`make rebuild-reporting`).
+
+Stop the reporting service first (or let it wait: a running follower is harmless, it finds
+each page already applied). Shows progress; ends when both feeds are caught up.
+"""
+
+import sys
+import time
+
+import httpx
+
+from services.common.auth import Caller, Role, auth_secret, mint_token
+from services.common.settings import Settings
+from services.reporting import db
+from services.reporting.follower import followers
+
+
+def rebuild(settings: Settings, out: object = sys.stdout) -> dict[str, int]:
+    engine = db.make_engine(settings.database_url("reporting"))
+    db.drop(engine)
+    db.upgrade(engine)
+    token = settings.service_token or mint_token(
+        auth_secret(settings), Caller("reporting-rebuild", "reporting-service", Role.SERVICE)
+    )
+    urls = {"referral": settings.referral_url, "journey": settings.journey_url}
+    counts = {}
+    with httpx.Client(timeout=60) as http:
+        for feed, follower in followers(engine, urls, token, 1000, 0).items():
+            started, applied = time.monotonic(), 0
+            try:
+                while n := follower.poll_once(http):
+                    applied += n
+                    print(
+                        f"\r{feed}: {applied} events, position {follower.position} of "
+                        f"{follower.upstream_last_position}",
+                        end="",
+                        file=out,
+                        flush=True,
+                    )  # type: ignore[call-overload]
+            except httpx.HTTPError as error:
+                sys.exit(
+                    f"\ncannot read the {feed} feed at {urls[feed]}: {error}. "
+                    f"Start the {feed} service (make run) or set TJ_{feed.upper()}_URL."
+                )
+            rate = applied / max(time.monotonic() - started, 1e-9)
+            print(f"\r{feed}: {applied} events applied ({rate:,.0f}/s)" + " " * 20, file=out)  # type: ignore[call-overload]
+            counts[feed] = applied
+    engine.dispose()
+    return counts
+
+
+if __name__ == "__main__":
+    rebuild(Settings())

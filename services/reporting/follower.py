@@ -10,7 +10,6 @@ import functools
 from collections.abc import Callable
 
 from sqlalchemy import Connection, Engine, insert, select, update
-from sqlalchemy.exc import IntegrityError
 
 from services.common.feed import FeedItem
 from services.common.follower import FeedFollower
@@ -19,21 +18,6 @@ from services.reporting.projection import JourneyProjector, project_referral_pag
 
 FEEDS = ("referral", "journey")
 Project = Callable[[Connection, list[FeedItem]], None]
-
-
-def ensure_positions(engine: Engine) -> None:
-    for feed in FEEDS:
-        try:
-            with engine.begin() as connection:
-                if (
-                    connection.execute(
-                        select(FeedPosition).where(FeedPosition.feed == feed)
-                    ).first()
-                    is None
-                ):
-                    connection.execute(insert(FeedPosition).values(feed=feed, position=0))
-        except IntegrityError:
-            pass  # another process made it first
 
 
 def stored_position(engine: Engine, feed: str) -> int:
@@ -48,7 +32,10 @@ def apply_page(engine: Engine, feed: str, project: Project, items: list[FeedItem
     with engine.begin() as connection:
         stored = connection.execute(
             select(FeedPosition.position).where(FeedPosition.feed == feed).with_for_update()
-        ).scalar_one()
+        ).scalar()
+        if stored is None:  # the first page ever (a racing follower's insert fails: it retries)
+            connection.execute(insert(FeedPosition).values(feed=feed, position=0))
+            stored = 0
         fresh = [item for item in items if item.position > stored]
         if not fresh:
             return  # another follower applied this page while we fetched it
@@ -67,7 +54,6 @@ def projectors() -> dict[str, Project]:
 def followers(
     engine: Engine, urls: dict[str, str], token: str, page_size: int, idle_seconds: float
 ) -> dict[str, FeedFollower]:
-    ensure_positions(engine)
     return {
         feed: FeedFollower(
             feed,

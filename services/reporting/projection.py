@@ -114,9 +114,7 @@ class JourneyProjector:
                     FactRow.recorded_to.is_(None),
                 )
             )
-            .scalars()
-            .first()
-        )
+        ).first()
         if current is None:
             return
         connection.execute(

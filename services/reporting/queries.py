@@ -3,7 +3,7 @@
 import json
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, or_, select
@@ -22,12 +22,22 @@ class Scope:
     area: str | None = None
 
 
+def utc(moment: datetime) -> datetime:
+    """Aware, in UTC: recording times are stored in UTC (SQLite returns them naive)."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
 @dataclass(frozen=True)
 class Knowledge:
-    """As at a business date (events on or before it) and as known at a recording time."""
+    """As at a business date (events on or before it) and as known at a recording time
+    (a time without an offset is taken as UTC)."""
 
     as_at: date | None = None
     known_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if self.known_at is not None:
+            object.__setattr__(self, "known_at", utc(self.known_at))
 
 
 def known(column_from: Any, column_to: Any, knowledge: Knowledge) -> Any:
@@ -92,7 +102,7 @@ def referrals(connection: Connection, scope: Scope, knowledge: Knowledge) -> lis
     for row in connection.execute(query):
         accepted = row.accepted_on
         if accepted is not None and (
-            (knowledge.known_at is not None and row.accepted_recorded_at > knowledge.known_at)
+            (knowledge.known_at is not None and utc(row.accepted_recorded_at) > knowledge.known_at)
             or (knowledge.as_at is not None and accepted > knowledge.as_at)
         ):
             accepted = None

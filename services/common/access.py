@@ -1,7 +1,7 @@
 """Who may see what: roles, the stated purpose of a read, and the audit of every read."""
 
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -114,17 +114,31 @@ class AccessLog(JsonApplication):
         purpose: SharingPurpose,
         outcome: str,
     ) -> None:
+        self.record_many(caller, what, [(record_id, client_id)], purpose, outcome)
+
+    def record_many(
+        self,
+        caller: Caller,
+        what: str,
+        records: Sequence[tuple[str, UUID | None]],
+        purpose: SharingPurpose,
+        outcome: str,
+    ) -> None:
+        """One access event per record read, all in one transaction."""
         by = {"organisation": caller.organisation, "user": caller.user}
         self.save(
-            AccessEvent(
-                on=today(),
-                by=by,
-                role=caller.role.value,
-                what=what,
-                record_id=record_id,
-                client_id=client_id,
-                purpose=purpose,
-                outcome=outcome,
+            *(
+                AccessEvent(
+                    on=today(),
+                    by=by,
+                    role=caller.role.value,
+                    what=what,
+                    record_id=record_id,
+                    client_id=client_id,
+                    purpose=purpose,
+                    outcome=outcome,
+                )
+                for record_id, client_id in records
             )
         )
 

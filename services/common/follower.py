@@ -69,7 +69,7 @@ class FeedFollower:
             headers=self._headers,
         )
         response.raise_for_status()
-        page = FeedPage.model_validate(response.json())
+        page = FeedPage.model_validate_json(response.content)
         if page.items:
             self._apply_page(page.items)
             self.position = page.items[-1].position

@@ -191,8 +191,9 @@ def list_referrals(
         raise Problem(403, "forbidden", "Forbidden", "You can list only your own referrals.")
     summaries = app.referrals_received(organisation, status, referred_from, referred_to)
     page = summaries[offset : offset + limit]
-    for summary in page:
-        log.record(caller, "referral", str(summary.id), summary.client_id, purpose, "granted")
+    if page:
+        records = [(str(s.id), s.client_id) for s in page]
+        log.record_many(caller, "referral", records, purpose, "granted")
     return [referral_out(app.get_referral(s.id)) for s in page]
 
 

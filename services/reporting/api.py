@@ -4,6 +4,7 @@ import hashlib
 import json
 from datetime import date, datetime
 from typing import Annotated, Any
+from uuid import UUID
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from sqlalchemy import Engine
@@ -72,8 +73,8 @@ def kpi_figures(
     request: Request, scope: queries.Scope, period: Period, knowledge: queries.Knowledge
 ) -> dict[str, Any]:
     with engine_of(request).connect() as connection:
-        episodes = queries.episodes(connection, scope, knowledge)
-        referrals = queries.referrals(connection, scope, knowledge)
+        episodes = queries.episodes(connection, scope, knowledge, period.start, period.end)
+        referrals = queries.referrals(connection, scope, knowledge, period.start, period.end)
         re_engaged = queries.re_engagements(connection, scope, knowledge)
     return all_kpis(episodes, referrals, re_engaged, period)
 
@@ -167,6 +168,8 @@ def own_episodes(
             connection,
             queries.Scope(organisation=caller.organisation),
             queries.Knowledge(as_at, known_at),
+            day,
+            day,
         )
     return [e for e in episodes if e.open_on(day)], day
 
@@ -175,8 +178,9 @@ def audit_rows(
     request: Request, caller: Caller, purpose: Any, what: str, rows: list[dict[str, Any]]
 ) -> None:
     log: AccessLog = request.app.state.access_log
-    for row in rows:
-        log.record(caller, what, row["episode_id"], row["client_id"], purpose, "granted")
+    if rows:
+        records = [(row["episode_id"], UUID(row["client_id"])) for row in rows]
+        log.record_many(caller, what, records, purpose, "granted")
 
 
 @router.get("/caseloads", tags=["caseloads"], responses=READ_PROBLEMS)

@@ -79,4 +79,6 @@ class FactRow(Base):
     __table_args__ = (
         Index("ix_facts_organisation", "organisation", "episode_id"),
         Index("ix_facts_episode_version", "episode_id", "version"),
+        Index("ix_facts_org_type_date", "organisation", "type", "business_date"),
+        Index("ix_facts_type_date", "type", "business_date"),
     )

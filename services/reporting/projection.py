@@ -10,7 +10,7 @@ import re
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from services.common.feed import FeedItem
 from services.reporting.models import ClientArea, FactRow, ReferralRow
@@ -29,43 +29,57 @@ def day(value: str | None) -> date | None:
 
 
 def project_referral_page(connection: Connection, items: list[FeedItem]) -> None:
+    """A page in a few statements: inserts first, then the status changes they precede."""
+    clients, referrals, accepted, closed = [], [], [], []
     for item in items:
-        data = item.data
+        data, referral_id = item.data, str(item.aggregate_id)
         match item.type:
             case "ClientRegistered":
-                connection.execute(
-                    insert(ClientArea).values(
-                        client_id=str(item.aggregate_id),
-                        area=postcode_area(data.get("postcode_district")),
-                    )
+                clients.append(
+                    {"client_id": referral_id, "area": postcode_area(data.get("postcode_district"))}
                 )
             case "ReferralMade":
                 handover = data.get("handover") or {}
-                connection.execute(
-                    insert(ReferralRow).values(
-                        referral_id=str(item.aggregate_id),
-                        client_id=data["client_id"],
-                        source=data["source"],
-                        referring_organisation=data.get("referring_organisation"),
-                        receiving_organisation=data["receiving_organisation"],
-                        referral_date=item.business_date,
-                        recorded_at=item.recorded_at,
-                        handover_kind=handover.get("kind"),
-                        release_date=day(handover.get("release_date")),
-                    )
+                referrals.append(
+                    {
+                        "referral_id": referral_id,
+                        "client_id": data["client_id"],
+                        "source": data["source"],
+                        "referring_organisation": data.get("referring_organisation"),
+                        "receiving_organisation": data["receiving_organisation"],
+                        "referral_date": item.business_date,
+                        "recorded_at": item.recorded_at,
+                        "handover_kind": handover.get("kind"),
+                        "release_date": day(handover.get("release_date")),
+                    }
                 )
             case "ReferralAccepted":
-                connection.execute(
-                    update(ReferralRow)
-                    .where(ReferralRow.referral_id == str(item.aggregate_id))
-                    .values(accepted_on=item.business_date, accepted_recorded_at=item.recorded_at)
+                accepted.append(
+                    {"rid": referral_id, "on": item.business_date, "at": item.recorded_at}
                 )
             case "ReferralDeclined" | "ReferralWithdrawn":
-                connection.execute(
-                    update(ReferralRow)
-                    .where(ReferralRow.referral_id == str(item.aggregate_id))
-                    .values(closed_on=item.business_date, closed_recorded_at=item.recorded_at)
+                closed.append(
+                    {"rid": referral_id, "on": item.business_date, "at": item.recorded_at}
                 )
+    if clients:
+        connection.execute(insert(ClientArea), clients)
+    if referrals:
+        connection.execute(insert(ReferralRow), referrals)
+    target = ReferralRow.referral_id == bindparam("rid")
+    if accepted:
+        connection.execute(
+            update(ReferralRow)
+            .where(target)
+            .values(accepted_on=bindparam("on"), accepted_recorded_at=bindparam("at")),
+            accepted,
+        )
+    if closed:
+        connection.execute(
+            update(ReferralRow)
+            .where(target)
+            .values(closed_on=bindparam("on"), closed_recorded_at=bindparam("at")),
+            closed,
+        )
 
 
 class JourneyProjector:

@@ -49,13 +49,46 @@ def known(column_from: Any, column_to: Any, knowledge: Knowledge) -> Any:
 
 
 def areas(connection: Connection, client_ids: set[str]) -> dict[str, str]:
-    if not client_ids:
-        return {}
-    rows = connection.execute(select(ClientArea.client_id, ClientArea.area)).all()
-    return {str(c): a for c, a in rows if str(c) in client_ids}
+    found: dict[str, str] = {}
+    ids = sorted(client_ids)
+    for start in range(0, len(ids), 500):
+        query = select(ClientArea.client_id, ClientArea.area).where(
+            ClientArea.client_id.in_(ids[start : start + 500])
+        )
+        found.update((str(c), a) for c, a in connection.execute(query))
+    return found
 
 
-def episodes(connection: Connection, scope: Scope, knowledge: Knowledge) -> list[EpisodeView]:
+def alive(scope: Scope, knowledge: Knowledge, start: date, end: date) -> Any:
+    """Episodes that matter for [start, end]: opened on or before its end and not
+    discharged before its start (as known, as at)."""
+
+    def fact_ids(kind: str, *conditions: Any) -> Any:
+        query = select(FactRow.episode_id).where(
+            FactRow.type == kind,
+            known(FactRow.recorded_from, FactRow.recorded_to, knowledge),
+            *conditions,
+        )
+        if scope.organisation is not None:
+            query = query.where(FactRow.organisation == scope.organisation)
+        if knowledge.as_at is not None:
+            query = query.where(FactRow.business_date <= knowledge.as_at)
+        return query
+
+    return and_(
+        FactRow.episode_id.in_(fact_ids("EpisodeOpened", FactRow.business_date <= end)),
+        FactRow.episode_id.not_in(fact_ids("Discharged", FactRow.business_date < start)),
+    )
+
+
+def episodes(
+    connection: Connection,
+    scope: Scope,
+    knowledge: Knowledge,
+    start: date = date.min,
+    end: date = date.max,
+) -> list[EpisodeView]:
+    """The episodes alive during [start, end] in scope, folded from their effective facts."""
     query = select(
         FactRow.episode_id,
         FactRow.version,
@@ -66,6 +99,7 @@ def episodes(connection: Connection, scope: Scope, knowledge: Knowledge) -> list
     ).where(
         known(FactRow.recorded_from, FactRow.recorded_to, knowledge),
         FactRow.type.not_in(CORRECTIONS),
+        alive(scope, knowledge, start, end),
     )
     if scope.organisation is not None:
         query = query.where(FactRow.organisation == scope.organisation)
@@ -82,16 +116,21 @@ def episodes(connection: Connection, scope: Scope, knowledge: Knowledge) -> list
         view = fold_episode(rows, episode_id, organisations[episode_id])
         if view is not None:
             views.append(view)
-    client_areas = areas(connection, {v.client_id for v in views})
-    for view in views:
-        view.area = client_areas.get(view.client_id, "unknown")
     if scope.area is not None:
-        views = [v for v in views if v.area == scope.area]
+        client_areas = areas(connection, {v.client_id for v in views})
+        views = [v for v in views if client_areas.get(v.client_id, "unknown") == scope.area]
     return views
 
 
-def referrals(connection: Connection, scope: Scope, knowledge: Knowledge) -> list[ReferralView]:
-    query = select(ReferralRow)
+def referrals(
+    connection: Connection,
+    scope: Scope,
+    knowledge: Knowledge,
+    start: date = date.min,
+    end: date = date.max,
+) -> list[ReferralView]:
+    """Referrals received in [start, end] in scope."""
+    query = select(ReferralRow).where(ReferralRow.referral_date.between(start, end))
     if knowledge.known_at is not None:
         query = query.where(ReferralRow.recorded_at <= knowledge.known_at)
     if knowledge.as_at is not None:
@@ -118,11 +157,9 @@ def referrals(connection: Connection, scope: Scope, knowledge: Knowledge) -> lis
                 accepted_on=accepted,
             )
         )
-    client_areas = areas(connection, {v.client_id for v in views})
-    for view in views:
-        view.area = client_areas.get(view.client_id, "unknown")
     if scope.area is not None:
-        views = [v for v in views if v.area == scope.area]
+        client_areas = areas(connection, {v.client_id for v in views})
+        views = [v for v in views if client_areas.get(v.client_id, "unknown") == scope.area]
     return views
 
 

@@ -40,7 +40,6 @@ class EpisodeView:
     referral_date: date  # the wait starts here (a re-engaged episode: the re-engagement date)
     opened_on: date
     source: str | None
-    area: str = "unknown"
     keyworker: str | None = None
     triaged_on: date | None = None
     risks: dict[str, str] = field(default_factory=dict)
@@ -101,7 +100,6 @@ class ReferralView:
     handover_kind: str | None
     release_date: date | None
     accepted_on: date | None
-    area: str = "unknown"
 
 
 def fold_episode(

@@ -1,0 +1,164 @@
+"""Reporting at scale: catch-up over the real HTTP feeds, a full rebuild, and p50/p95 of the
+KPI and caseload endpoints for one organisation and one quarter.
+
+    .venv/bin/python bench/reporting.py [--clients 100000] [--store sqlite|postgres|both]
+
+Generates the journeys (clients across 50 organisations and five years, with the mix of
+sources, tiers, drop-outs, corrections and re-engagements of tests/generator.py) straight into
+the referral and journey stores, starts the three services as real processes, and prints.
+"""
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from services.common.auth import Role
+from services.common.settings import Settings
+from services.common.store import store_env
+from services.journey.application import JourneyApplication
+from services.referral.application import ReferralApplication
+from services.reporting.rebuild import rebuild
+from tests.generator import generate
+from tests.support import SECRET, ServiceProcess, auth, postgres_database, wait_until
+
+
+def latencies(http: httpx.Client, path: str, params: dict[str, str], headers: dict[str, str],
+              n: int = 200) -> tuple[float, float]:  # fmt: skip
+    times = []
+    for _ in range(n):
+        started = time.perf_counter()
+        response = http.get(path, params=params, headers=headers)
+        times.append(time.perf_counter() - started)
+        assert response.status_code == 200, response.text
+    cuts = statistics.quantiles(times, n=100)
+    return cuts[49] * 1000, cuts[94] * 1000
+
+
+def bench(label: str, urls: dict[str, str], data: Path, clients: int) -> None:
+    print(f"\n== {label}: {clients:,} clients ==", flush=True)
+    referrals = ReferralApplication(env=store_env(urls["referral"]))
+    journeys = JourneyApplication(env=store_env(urls["journey"]))
+    started = time.perf_counter()
+    stats = generate(referrals, journeys, clients, progress=True, batch=1000)
+    events = stats.referral_events + stats.journey_events
+    print(
+        f"  generated {events:,} events ({stats.referral_events:,} referral, "
+        f"{stats.journey_events:,} journey; {stats.episodes:,} episodes) in "
+        f"{time.perf_counter() - started:.0f}s",
+        flush=True,
+    )
+    referrals.close()
+    journeys.close()
+    env = {
+        "TJ_DATA_DIR": str(data),
+        "TJ_REFERRAL_DATABASE_URL": urls["referral"],
+        "TJ_JOURNEY_DATABASE_URL": urls["journey"],
+        "TJ_REPORTING_DATABASE_URL": urls["reporting"],
+        "TJ_FOLLOW_PAGE_SIZE": "1000",
+        "TJ_FOLLOW_INTERVAL_SECONDS": "0.2",
+    }
+    referral = ServiceProcess("referral", env).start()
+    journey = ServiceProcess("journey", {**env, "TJ_REFERRAL_URL": referral.url}).start()
+    upstream = {"TJ_REFERRAL_URL": referral.url, "TJ_JOURNEY_URL": journey.url}
+    reporting = ServiceProcess("reporting", {**env, **upstream})
+    try:
+        started = time.perf_counter()
+        reporting.start()
+
+        def caught_up() -> bool:
+            status = httpx.get(f"{reporting.url}/health", timeout=10).json()["following"]
+            return all(s["caught_up"] for s in status.values())
+
+        wait_until(caught_up, timeout=3600, interval=0.2)
+        elapsed = time.perf_counter() - started
+        rate = events / elapsed
+        print(f"  catch-up over HTTP: {events:,} events in {elapsed:.1f}s = {rate:,.0f} events/s")
+        reporting.stop()
+        settings = Settings(
+            data_dir=data,
+            auth_secret=SECRET,
+            reporting_database_url=urls["reporting"],
+            referral_url=referral.url,
+            journey_url=journey.url,
+        )
+        started = time.perf_counter()
+        rebuild(settings, out=sys.stderr)
+        print(f"  rebuild (drop, migrate, follow both feeds): {time.perf_counter() - started:.1f}s")
+        reporting.start()
+        quarter_end = date.today() - timedelta(days=date.today().day)
+        quarter = {
+            "period_start": (quarter_end - timedelta(days=90)).isoformat(),
+            "period_end": quarter_end.isoformat(),
+            "organisation": "ORG07",
+        }
+        past = {
+            "as_at": (quarter_end - timedelta(days=30)).isoformat(),
+            "known_at": "2030-01-01T00:00:00Z",
+        }
+        commissioner, provider = auth("NHSE", Role.COMMISSIONER), auth("ORG07", Role.PROVIDER)
+        with httpx.Client(base_url=reporting.url, timeout=60) as http:
+            for name, path, params, headers in (
+                ("KPIs", "/kpis", quarter, commissioner),
+                ("KPIs as_at+known_at", "/kpis", {**quarter, **past}, commissioner),
+                ("caseload", "/caseloads", {"limit": "100"}, provider),
+                ("caseload as_at+known_at", "/caseloads", {"limit": "100", **past}, provider),
+            ):
+                p50, p95 = latencies(http, path, params, headers)
+                print(f"  {name:<26} p50 {p50:7.1f} ms   p95 {p95:7.1f} ms")
+            etag = http.get("/kpis", params=quarter, headers=commissioner).headers["etag"]
+            p50, p95 = latencies_304(http, quarter, {**commissioner, "If-None-Match": etag})
+            print(f"  {'KPIs, unchanged (304)':<26} p50 {p50:7.1f} ms   p95 {p95:7.1f} ms")
+    finally:
+        for process in (reporting, journey, referral):
+            process.stop()
+
+
+def latencies_304(
+    http: httpx.Client, params: dict[str, str], headers: dict[str, str]
+) -> tuple[float, float]:
+    times = []
+    for _ in range(200):
+        started = time.perf_counter()
+        assert http.get("/kpis", params=params, headers=headers).status_code == 304
+        times.append(time.perf_counter() - started)
+    cuts = statistics.quantiles(times, n=100)
+    return cuts[49] * 1000, cuts[94] * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--clients", type=int, default=100_000)
+    parser.add_argument("--store", choices=["sqlite", "postgres", "both"], default="both")
+    args = parser.parse_args()
+    if args.store in ("sqlite", "both"):
+        with tempfile.TemporaryDirectory() as tmp:
+            data = Path(tmp)
+            urls = {
+                s: f"sqlite:///{data / f'{s}.db'}" for s in ("referral", "journey", "reporting")
+            }
+            bench("SQLite (embedded default)", urls, data, args.clients)
+    if args.store in ("postgres", "both"):
+        with (
+            tempfile.TemporaryDirectory() as tmp,
+            postgres_database() as r,
+            postgres_database() as j,
+            postgres_database() as rep,
+        ):
+            bench(
+                "PostgreSQL 15 (local)",
+                {"referral": r, "journey": j, "reporting": rep},
+                Path(tmp),
+                args.clients,
+            )
+
+
+if __name__ == "__main__":
+    main()

@@ -22,13 +22,13 @@ def upgrade() -> None:
     )
     op.create_table(
         "client_areas",
-        sa.Column("client_id", sa.Uuid(as_uuid=False), primary_key=True),
+        sa.Column("client_id", sa.String(36), primary_key=True),
         sa.Column("area", sa.String(8), nullable=False),
     )
     op.create_table(
         "referrals",
-        sa.Column("referral_id", sa.Uuid(as_uuid=False), primary_key=True),
-        sa.Column("client_id", sa.Uuid(as_uuid=False), nullable=False),
+        sa.Column("referral_id", sa.String(36), primary_key=True),
+        sa.Column("client_id", sa.String(36), nullable=False),
         sa.Column("source", sa.String(32), nullable=False),
         sa.Column("referring_organisation", sa.String(64)),
         sa.Column("receiving_organisation", sa.String(64), nullable=False),
@@ -47,7 +47,7 @@ def upgrade() -> None:
     op.create_table(
         "facts",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("episode_id", sa.Uuid(as_uuid=False), nullable=False),
+        sa.Column("episode_id", sa.String(36), nullable=False),
         sa.Column("version", sa.Integer, nullable=False),
         sa.Column("type", sa.String(48), nullable=False),
         sa.Column("organisation", sa.String(64), nullable=False),
@@ -56,7 +56,6 @@ def upgrade() -> None:
         sa.Column("recorded_to", sa.DateTime(timezone=True)),
         sa.Column("data", sa.Text, nullable=False),
     )
-    op.create_index("ix_facts_organisation", "facts", ["organisation", "episode_id"])
     op.create_index("ix_facts_episode_version", "facts", ["episode_id", "version"])
 
 

@@ -8,6 +8,7 @@ reads it back from that store, so a crash or restart resumes exactly where the s
 import logging
 import threading
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -42,6 +43,8 @@ class FeedFollower:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._polling = threading.Lock()  # one page at a time, whoever asks
+        self._prefetcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"prefetch-{name}")
+        self._prefetched: tuple[int, Future[FeedPage]] | None = None
 
     def catch_up(self, timeout: float = 2.0) -> bool:
         """Apply every page available now (for a caller that needs current upstream state);
@@ -60,17 +63,25 @@ class FeedFollower:
         with self._polling:
             return self._poll(http)
 
+    def _fetch(self, http: httpx.Client, after: int) -> FeedPage:
+        response = http.get(
+            self.feed_url, params={"after": after, "limit": self.page_size}, headers=self._headers
+        )
+        response.raise_for_status()
+        return FeedPage.model_validate_json(response.content)
+
     def _poll(self, http: httpx.Client) -> int:
         if self.position is None:
             self.position = self._position()
-        response = http.get(
-            self.feed_url,
-            params={"after": self.position, "limit": self.page_size},
-            headers=self._headers,
-        )
-        response.raise_for_status()
-        page = FeedPage.model_validate_json(response.content)
+        prefetched, self._prefetched = self._prefetched, None
+        if prefetched is not None and prefetched[0] == self.position:
+            page = prefetched[1].result()
+        else:
+            page = self._fetch(http, self.position)
         if page.items:
+            if page.has_more:  # the upstream prepares the next page while we apply this one
+                after = page.items[-1].position
+                self._prefetched = (after, self._prefetcher.submit(self._fetch, http, after))
             self._apply_page(page.items)
             self.position = page.items[-1].position
         self.upstream_last_position = page.last_position

@@ -75,7 +75,7 @@ def kpi_figures(
     with engine_of(request).connect() as connection:
         episodes = queries.episodes(connection, scope, knowledge, period.start, period.end)
         referrals = queries.referrals(connection, scope, knowledge, period.start, period.end)
-        re_engaged = queries.re_engagements(connection, scope, knowledge)
+        re_engaged = queries.re_engagements(connection, scope, knowledge, period.start, period.end)
     return all_kpis(episodes, referrals, re_engaged, period)
 
 

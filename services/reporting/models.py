@@ -16,7 +16,6 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
-    Uuid,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -37,14 +36,14 @@ class ClientArea(Base):
     """A client's area: the postcode area (letters of the postcode district), for KPIs."""
 
     __tablename__ = "client_areas"
-    client_id: Mapped[str] = mapped_column(Uuid(as_uuid=False), primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     area: Mapped[str] = mapped_column(String(8), nullable=False)
 
 
 class ReferralRow(Base):
     __tablename__ = "referrals"
-    referral_id: Mapped[str] = mapped_column(Uuid(as_uuid=False), primary_key=True)
-    client_id: Mapped[str] = mapped_column(Uuid(as_uuid=False), nullable=False)
+    referral_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(36), nullable=False)
     source: Mapped[str] = mapped_column(String(32), nullable=False)
     referring_organisation: Mapped[str | None] = mapped_column(String(64))
     receiving_organisation: Mapped[str] = mapped_column(String(64), nullable=False)
@@ -67,7 +66,7 @@ class FactRow(Base):
 
     __tablename__ = "facts"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    episode_id: Mapped[str] = mapped_column(Uuid(as_uuid=False), nullable=False)
+    episode_id: Mapped[str] = mapped_column(String(36), nullable=False)
     version: Mapped[int] = mapped_column(Integer, nullable=False)
     type: Mapped[str] = mapped_column(String(48), nullable=False)
     organisation: Mapped[str] = mapped_column(String(64), nullable=False)
@@ -77,7 +76,6 @@ class FactRow(Base):
     data: Mapped[str] = mapped_column(Text, nullable=False)
 
     __table_args__ = (
-        Index("ix_facts_organisation", "organisation", "episode_id"),
         Index("ix_facts_episode_version", "episode_id", "version"),
         Index("ix_facts_org_type_date", "organisation", "type", "business_date"),
         Index("ix_facts_type_date", "type", "business_date"),

@@ -164,11 +164,17 @@ def referrals(
 
 
 def re_engagements(
-    connection: Connection, scope: Scope, knowledge: Knowledge
+    connection: Connection,
+    scope: Scope,
+    knowledge: Knowledge,
+    start: date = date.min,
+    end: date = date.max,
 ) -> list[tuple[date, str]]:
-    """(date, re-engaging organisation) of every ReEngaged event in scope."""
+    """(date, re-engaging organisation) of the ReEngaged events in [start, end], in scope."""
     query = select(FactRow.business_date, FactRow.data, FactRow.episode_id).where(
-        FactRow.type == "ReEngaged", known(FactRow.recorded_from, FactRow.recorded_to, knowledge)
+        FactRow.type == "ReEngaged",
+        FactRow.business_date.between(start, end),
+        known(FactRow.recorded_from, FactRow.recorded_to, knowledge),
     )
     if knowledge.as_at is not None:
         query = query.where(FactRow.business_date <= knowledge.as_at)

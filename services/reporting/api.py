@@ -2,6 +2,8 @@
 
 import hashlib
 import json
+import threading
+from collections import OrderedDict
 from datetime import date, datetime
 from typing import Annotated, Any
 from uuid import UUID
@@ -69,7 +71,41 @@ def not_modified(
     ]
 
 
+class FigureCache:
+    """Figures for a question, kept until new events are applied: an answer depends only on
+    the question and on the feed positions applied, and pollers mostly repeat a question."""
+
+    def __init__(self, size: int = 256) -> None:
+        self._entries: OrderedDict[Any, dict[str, Any]] = OrderedDict()
+        self._size, self._lock = size, threading.Lock()
+
+    def get(self, key: Any) -> dict[str, Any] | None:
+        with self._lock:
+            if key in self._entries:
+                self._entries.move_to_end(key)
+            return self._entries.get(key)
+
+    def put(self, key: Any, figures: dict[str, Any]) -> None:
+        with self._lock:
+            self._entries[key] = figures
+            if len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+
+
 def kpi_figures(
+    request: Request, scope: queries.Scope, period: Period, knowledge: queries.Knowledge
+) -> dict[str, Any]:
+    positions = tuple(stored_position(request.app.state.engine, feed) for feed in FEEDS)
+    key = (scope, period, knowledge, positions)
+    cache: FigureCache = request.app.state.figure_cache
+    figures = cache.get(key)
+    if figures is None:
+        figures = compute_figures(request, scope, period, knowledge)
+        cache.put(key, figures)
+    return figures
+
+
+def compute_figures(
     request: Request, scope: queries.Scope, period: Period, knowledge: queries.Knowledge
 ) -> dict[str, Any]:
     with engine_of(request).connect() as connection:

@@ -12,7 +12,7 @@ from services.common.settings import Settings
 from services.common.store import store_env
 from services.common.web import create_service_app, service_router
 from services.reporting import db
-from services.reporting.api import router
+from services.reporting.api import FigureCache, router
 from services.reporting.follower import followers
 from services.reporting.queries import has_episode_with
 
@@ -61,6 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine, urls, token, settings.follow_page_size, settings.follow_interval_seconds
     )
     app.state.access_log = AccessLog(env=access_log_env(store_env(url)))
+    app.state.figure_cache = FigureCache()
 
     def health(request: Request) -> dict[str, object]:
         return {

@@ -9,10 +9,17 @@ from pydantic import ValidationError
 from services.common.access import AccessLog, NotVisibleError, Purpose, Reader, Staff, audited
 from services.common.auth import Caller
 from services.common.codes import SharingPurpose
-from services.common.idempotency import Receipt, keyed_write, receipt
+from services.common.deps import (
+    READ_PROBLEMS,
+    WRITE_PROBLEMS,
+    IfMatch,
+    Key,
+    Log,
+    recorded_by,
+)
+from services.common.idempotency import Receipt, keyed_write
 from services.common.problems import Problem
-from services.common.versions import expected_version, set_etag
-from services.common.web import problems
+from services.common.versions import set_etag
 from services.journey.application import JourneyApplication
 from services.journey.domain import Episode
 from services.journey.rules import EventNotFoundError, UncorrectableEventError
@@ -43,17 +50,7 @@ def get_application(request: Request) -> JourneyApplication:
     return application
 
 
-def get_access_log(request: Request) -> AccessLog:
-    log: AccessLog = request.app.state.access_log
-    return log
-
-
 App = Annotated[JourneyApplication, Depends(get_application)]
-Log = Annotated[AccessLog, Depends(get_access_log)]
-IfMatch = Annotated[int | None, Depends(expected_version)]
-Key = Annotated[Receipt | None, Depends(receipt)]
-WRITE_PROBLEMS = problems(401, 403, 404, 409, 412, 413, 415, 422)
-READ_PROBLEMS = problems(401, 403, 404, 422)
 router = APIRouter(tags=["episodes"])
 CARE = SharingPurpose.CARE_COORDINATION
 
@@ -109,10 +106,6 @@ BODY_FOR_TYPE: dict[str, type[EventIn]] = {
 BODY_FOR_TYPE.update(
     {"InterventionStarted": InterventionIn, "InterventionEnded": InterventionEndIn}
 )
-
-
-def recorded_by(caller: Caller) -> dict[str, str]:
-    return {"organisation": caller.organisation, "user": caller.user}
 
 
 def answer(

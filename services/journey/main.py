@@ -9,12 +9,13 @@ from fastapi import FastAPI, Request
 from services.common.access import AccessLog, access_log_env, access_log_routes
 from services.common.auth import Caller, Role, mint_token
 from services.common.codes import SharingPurpose
+from services.common.deps import get_access_log
 from services.common.feed import FeedItem
 from services.common.follower import FeedFollower
 from services.common.settings import Settings
 from services.common.store import store_env
 from services.common.web import common_router, create_service_app
-from services.journey.api import get_access_log, get_application, router
+from services.journey.api import get_application, router
 from services.journey.application import JourneyApplication
 from services.journey.errors import STATUS
 

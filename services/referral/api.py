@@ -11,12 +11,19 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from services.common.access import AccessLog, Purpose, Reader, Staff, audited
-from services.common.auth import Caller
-from services.common.idempotency import Receipt, keyed_write, receipt
+from services.common.access import Purpose, Reader, Staff, audited
+from services.common.deps import (
+    READ_PROBLEMS,
+    WRITE_PROBLEMS,
+    IfMatch,
+    Key,
+    Log,
+    recorded_by,
+)
+from services.common.idempotency import keyed_write
 from services.common.problems import Problem
 from services.common.schemas import OrganisationCode
-from services.common.versions import expected_version, set_etag
+from services.common.versions import set_etag
 from services.common.web import problems
 from services.referral.application import ReferralApplication
 from services.referral.domain import Client, Referral, ReferralStatus
@@ -38,23 +45,9 @@ def get_application(request: Request) -> ReferralApplication:
     return application
 
 
-def get_access_log(request: Request) -> AccessLog:
-    log: AccessLog = request.app.state.access_log
-    return log
-
-
 App = Annotated[ReferralApplication, Depends(get_application)]
-Log = Annotated[AccessLog, Depends(get_access_log)]
-IfMatch = Annotated[int | None, Depends(expected_version)]
-Key = Annotated[Receipt | None, Depends(receipt)]
-WRITE_PROBLEMS = problems(401, 403, 404, 409, 412, 413, 415, 422)
-READ_PROBLEMS = problems(401, 403, 404, 422)
 
 router = APIRouter()
-
-
-def recorded_by(caller: Caller) -> dict[str, str]:
-    return {"organisation": caller.organisation, "user": caller.user}
 
 
 def client_out(client: Client) -> ClientOut:

@@ -7,11 +7,12 @@ from fastapi import FastAPI, Request
 from services.common.access import AccessLog, access_log_env, access_log_routes
 from services.common.auth import Caller
 from services.common.codes import SharingPurpose
+from services.common.deps import get_access_log
 from services.common.feed import FeedItem
 from services.common.settings import Settings
 from services.common.store import store_env
 from services.common.web import common_router, create_service_app
-from services.referral.api import get_access_log, get_application, router
+from services.referral.api import get_application, router
 from services.referral.application import ReferralApplication
 from services.referral.errors import STATUS
 

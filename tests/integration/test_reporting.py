@@ -164,3 +164,20 @@ def test_kpi_etags_and_access(reporting_driver: ReportingDriver) -> None:
         "/kpis", params={"period_start": days_ago(0), "period_end": days_ago(9)}, headers=H
     )
     assert bad.status_code == 422 and bad.headers["content-type"] == "application/problem+json"
+
+
+def test_kpis_per_area_use_the_clients_postcode_area(reporting_driver: ReportingDriver) -> None:
+    r, d = reporting_driver, reporting_driver.journeys
+    for _ in range(6):  # every test client lives in LS6: postcode area LS
+        d.open_episode(referred=20, accepted=18)
+    r.follow()
+    params = {"period_start": days_ago(30), "period_end": days_ago(0)}
+    overall = r.kpis(COMMISSIONER, **params)["figures"]
+    assert overall["referral_sources"]["total"]["count"] == 6
+    assert r.kpis(COMMISSIONER, **params, area="LS")["figures"] == overall
+    elsewhere = r.kpis(COMMISSIONER, **params, area="M")["figures"]
+    assert elsewhere["referral_sources"]["total"]["count"] == 0
+    assert (
+        r.reporting.get("/kpis", params={**params, "area": "ls6"}, headers=COMMISSIONER).status_code
+        == 422
+    )

@@ -181,3 +181,24 @@ def test_kpis_per_area_use_the_clients_postcode_area(reporting_driver: Reporting
         r.reporting.get("/kpis", params={**params, "area": "ls6"}, headers=COMMISSIONER).status_code
         == 422
     )
+
+
+def test_an_episode_opened_in_error_is_absent_from_every_view(
+    reporting_driver: ReportingDriver,
+) -> None:
+    r, d = reporting_driver, reporting_driver.journeys
+    kept, voided = (
+        d.open_episode(referred=20, accepted=18),
+        d.open_episode(referred=20, accepted=18),
+    )
+    for episode in (kept, voided):
+        d.triage(episode, on=17)
+    assert (
+        d.post(voided, "events/1/recorded-in-error", {"reason": "not our client"}).status_code
+        == 201
+    )
+    r.follow()
+    rows = r.reporting.get("/caseloads", headers=H).json()["rows"]
+    assert [row["episode_id"] for row in rows] == [kept]
+    waiting = r.reporting.get("/waiting-list", headers=H).json()["rows"]
+    assert [row["episode_id"] for row in waiting] == [kept]

@@ -82,6 +82,35 @@ def project_referral_page(connection: Connection, items: list[FeedItem]) -> None
         )
 
 
+# What the views and KPIs read of each event; the rest of its data stays in the journey
+# service. Keeping only this makes the facts table small and quick to read.
+KEPT = {
+    "EpisodeOpened": (
+        "client_id",
+        "referral_id",
+        "referral_date",
+        "source",
+        "keyworker",
+        "priority_flags",
+    ),
+    "TriageCompleted": ("risks",),
+    "KeyworkerAssigned": ("keyworker",),
+    "InitialCarePlanAgreed": ("next_review_on",),
+    "CarePlanAgreed": ("next_review_on",),
+    "CarePlanReviewed": ("next_review_on",),
+    "InterventionStarted": ("intervention_id", "modality", "tier"),
+    "InterventionEnded": ("intervention_id",),
+    "Discharged": ("exit_reason", "planned"),
+    "ReEngaged": ("organisation", "new_episode_id"),
+    "EventRecordedInError": ("target_version",),
+    "EventCorrected": ("target_version",),
+}
+
+
+def brief(kind: str, data: dict[str, Any]) -> str:
+    return json.dumps({k: data[k] for k in KEPT.get(kind, ()) if k in data})
+
+
 class JourneyProjector:
     """Remembers each episode's organisation, so a page needs no lookups once warm."""
 
@@ -112,7 +141,7 @@ class JourneyProjector:
             "business_date": item.business_date,
             "recorded_from": item.recorded_at,
             "recorded_to": None,
-            "data": json.dumps(item.data),
+            "data": brief(item.type, item.data),
         }
         fact.update(overrides)
         return fact
@@ -144,7 +173,7 @@ class JourneyProjector:
                     business_date=day(item.data["replacement_on"]),
                     recorded_from=item.recorded_at,
                     recorded_to=None,
-                    data=json.dumps(item.data["replacement"]),
+                    data=brief(current.type, item.data["replacement"]),
                 )
             )
 

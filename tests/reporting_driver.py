@@ -30,7 +30,7 @@ class ReportingDriver:
                     ).json()
                 )
                 if page.items:
-                    apply_page(self.engine, feed, self.projectors[feed], page.items)
+                    apply_page(self.engine, feed, self.projectors[feed], None, page.items)
                     applied += len(page.items)
                 if not page.has_more:
                     break

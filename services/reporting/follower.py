@@ -7,12 +7,14 @@ then finds the page applied.
 """
 
 import functools
+import threading
 from collections.abc import Callable
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
 from services.common.feed import FeedItem
 from services.common.follower import FeedFollower
+from services.reporting import db
 from services.reporting.models import FeedPosition
 from services.reporting.projection import JourneyProjector, project_referral_page
 
@@ -28,7 +30,13 @@ def stored_position(engine: Engine, feed: str) -> int:
     return int(position or 0)
 
 
-def apply_page(engine: Engine, feed: str, project: Project, items: list[FeedItem]) -> None:
+def apply_page(
+    engine: Engine,
+    feed: str,
+    project: Project,
+    statistics: "Statistics | None",
+    items: list[FeedItem],
+) -> None:
     with engine.begin() as connection:
         stored = connection.execute(
             select(FeedPosition.position).where(FeedPosition.feed == feed).with_for_update()
@@ -45,6 +53,24 @@ def apply_page(engine: Engine, feed: str, project: Project, items: list[FeedItem
             .where(FeedPosition.feed == feed)
             .values(position=fresh[-1].position)
         )
+    if statistics is not None:
+        statistics.applied(len(fresh))
+
+
+class Statistics:
+    """Asks for fresh planner statistics every `every` events applied (see db.analyze)."""
+
+    def __init__(self, engine: Engine, every: int = 200_000) -> None:
+        self.engine, self.every, self.pending = engine, every, 0
+        self._lock = threading.Lock()
+
+    def applied(self, count: int) -> None:
+        with self._lock:
+            self.pending += count
+            if self.pending < self.every:
+                return
+            self.pending = 0
+        db.analyze(self.engine)
 
 
 def projectors() -> dict[str, Project]:
@@ -54,12 +80,13 @@ def projectors() -> dict[str, Project]:
 def followers(
     engine: Engine, urls: dict[str, str], token: str, page_size: int, idle_seconds: float
 ) -> dict[str, FeedFollower]:
+    statistics = Statistics(engine)
     return {
         feed: FeedFollower(
             feed,
             f"{urls[feed]}/feed",
             token,
-            functools.partial(apply_page, engine, feed, project),
+            functools.partial(apply_page, engine, feed, project, statistics),
             functools.partial(stored_position, engine, feed),
             page_size=page_size,
             idle_seconds=idle_seconds,

@@ -45,6 +45,7 @@ def rebuild(settings: Settings, out: object = sys.stdout) -> dict[str, int]:
             rate = applied / max(time.monotonic() - started, 1e-9)
             print(f"\r{feed}: {applied} events applied ({rate:,.0f}/s)" + " " * 20, file=out)  # type: ignore[call-overload]
             counts[feed] = applied
+    db.analyze(engine)
     engine.dispose()
     return counts
 

@@ -40,11 +40,17 @@ def engine_of(request: Request) -> Engine:
     return engine
 
 
-def feed_lag(request: Request) -> dict[str, Any]:
+def applied_positions(request: Request) -> tuple[int, ...]:
+    """How far each feed is applied (read once per request)."""
+    return tuple(stored_position(request.app.state.engine, feed) for feed in FEEDS)
+
+
+def feed_lag(request: Request, positions: tuple[int, ...] | None = None) -> dict[str, Any]:
     followers = request.app.state.followers
+    applied = dict(zip(FEEDS, positions or applied_positions(request), strict=True))
     return {
         feed: {
-            "applied_position": stored_position(request.app.state.engine, feed),
+            "applied_position": applied[feed],
             **{
                 k: followers[feed].status()[k]
                 for k in (
@@ -60,10 +66,9 @@ def feed_lag(request: Request) -> dict[str, Any]:
 
 
 def not_modified(
-    request: Request, response: Response, if_none_match: str | None, *key: Any
+    response: Response, if_none_match: str | None, positions: tuple[int, ...], *key: Any
 ) -> bool:
     """ETag from what the answer depends on: the question and how far the feeds are applied."""
-    positions = [stored_position(request.app.state.engine, feed) for feed in FEEDS]
     digest = hashlib.sha256(json.dumps([*key, positions], default=str).encode()).hexdigest()[:32]
     response.headers["ETag"] = f'"{digest}"'
     return if_none_match is not None and f'"{digest}"' in [
@@ -93,9 +98,12 @@ class FigureCache:
 
 
 def kpi_figures(
-    request: Request, scope: queries.Scope, period: Period, knowledge: queries.Knowledge
+    request: Request,
+    scope: queries.Scope,
+    period: Period,
+    knowledge: queries.Knowledge,
+    positions: tuple[int, ...],
 ) -> dict[str, Any]:
-    positions = tuple(stored_position(request.app.state.engine, feed) for feed in FEEDS)
     key = (scope, period, knowledge, positions)
     cache: FigureCache = request.app.state.figure_cache
     figures = cache.get(key)
@@ -162,14 +170,23 @@ def read_kpis(
         organisation = caller.organisation
     scope = queries.Scope(organisation=organisation, area=area)
     period = Period(period_start, period_end)
+    positions = applied_positions(request)
     if not_modified(
-        request, response, if_none_match, "kpis", caller.role.value, scope, period, as_at, known_at
+        response,
+        if_none_match,
+        positions,
+        "kpis",
+        caller.role.value,
+        scope,
+        period,
+        as_at,
+        known_at,
     ):
         return Response(status_code=304, headers={"ETag": response.headers["ETag"]})
-    figures = kpi_figures(request, scope, period, queries.Knowledge(as_at, known_at))
+    figures = kpi_figures(request, scope, period, queries.Knowledge(as_at, known_at), positions)
     revisions = None
     if known_at is not None:
-        current = kpi_figures(request, scope, period, queries.Knowledge(as_at, None))
+        current = kpi_figures(request, scope, period, queries.Knowledge(as_at, None), positions)
         revisions = differences(
             suppress(figures) if commissioner else figures,
             suppress(current) if commissioner else current,
@@ -184,7 +201,7 @@ def read_kpis(
         "suppressed_small_numbers": commissioner,
         "figures": suppress(figures) if commissioner else figures,
         "revisions": revisions,
-        "feeds": feed_lag(request),
+        "feeds": feed_lag(request, positions),
     }
 
 

@@ -23,6 +23,10 @@ def make_engine(database_url: str) -> Engine:
         @event.listens_for(engine, "connect")
         def wal(dbapi_connection, record):  # type: ignore[no-untyped-def]
             dbapi_connection.execute("PRAGMA journal_mode=WAL")
+            # Read models are rebuilt from the feeds, and the feed position commits with the
+            # rows: after a power cut, the last pages are simply applied again. So no fsync
+            # per page (measured 22 ms a commit here); WAL keeps the file consistent.
+            dbapi_connection.execute("PRAGMA synchronous=NORMAL")
             # KPI queries read thousands of scattered rows: a larger page cache and mmap
             # measured 34 ms -> 24 ms for one organisation's quarter at 100,000 clients.
             dbapi_connection.execute("PRAGMA cache_size=-65536")

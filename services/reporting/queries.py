@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, String, and_, or_, select, type_coerce
 
 from services.reporting.models import ClientArea, FactRow, ReferralRow
@@ -80,9 +81,11 @@ def alive(scope: Scope, knowledge: Knowledge, start: date, end: date) -> Any:
             query = query.where(FactRow.business_date <= knowledge.as_at)
         return query
 
-    return and_(
-        FactRow.episode_id.in_(fact_ids("EpisodeOpened", FactRow.business_date <= end)),
-        FactRow.episode_id.not_in(fact_ids("Discharged", FactRow.business_date < start)),
+    # One list of the episodes alive, so only their facts are looked up (not every fact of
+    # every episode opened before the end, filtered afterwards).
+    opened = fact_ids("EpisodeOpened", FactRow.business_date <= end)
+    return FactRow.episode_id.in_(
+        opened.except_(fact_ids("Discharged", FactRow.business_date < start))
     )
 
 
@@ -114,8 +117,8 @@ def episodes(
         query = query.where(FactRow.business_date <= knowledge.as_at)
     grouped: dict[str, list[tuple[int, str, date, dict[str, Any]]]] = defaultdict(list)
     organisations: dict[str, str] = {}
-    for episode_id, version, kind, on, data, organisation in connection.execute(query):
-        grouped[episode_id].append((version, kind, as_date(on), json.loads(data)))
+    for episode_id, version, kind, on, data, organisation in connection.execute(query).all():
+        grouped[episode_id].append((version, kind, as_date(on), orjson.loads(data)))
         organisations[episode_id] = organisation
     views = []
     for episode_id, rows in grouped.items():

@@ -27,6 +27,7 @@ def make_engine(database_url: str) -> Engine:
             # rows: after a power cut, the last pages are simply applied again. So no fsync
             # per page (measured 22 ms a commit here); WAL keeps the file consistent.
             dbapi_connection.execute("PRAGMA synchronous=NORMAL")
+            dbapi_connection.execute("PRAGMA wal_autocheckpoint=16384")
             # KPI queries read thousands of scattered rows: a larger page cache and mmap
             # measured 34 ms -> 24 ms for one organisation's quarter at 100,000 clients.
             dbapi_connection.execute("PRAGMA cache_size=-65536")

@@ -128,23 +128,21 @@ class JourneyProjector:
                     connection.execute(insert(FactRow), rows)
                     rows = []
                 self._correct(connection, item)
-            rows.append(self._fact(connection, item))
+            rows.append(self._fact(connection, item, episode_id))
         if rows:
             connection.execute(insert(FactRow), rows)
 
-    def _fact(self, connection: Connection, item: FeedItem, **overrides: Any) -> dict[str, Any]:
-        fact = {
-            "episode_id": str(item.aggregate_id),
+    def _fact(self, connection: Connection, item: FeedItem, episode_id: str) -> dict[str, Any]:
+        return {
+            "episode_id": episode_id,
             "version": item.version,
             "type": item.type,
-            "organisation": self._organisation(connection, str(item.aggregate_id)),
+            "organisation": self._organisation(connection, episode_id),
             "business_date": item.business_date,
             "recorded_from": item.recorded_at,
             "recorded_to": None,
             "data": brief(item.type, item.data),
         }
-        fact.update(overrides)
-        return fact
 
     def _correct(self, connection: Connection, item: FeedItem) -> None:
         target = item.data["target_version"]

@@ -2,6 +2,10 @@
 KPI and caseload endpoints for one organisation and one quarter.
 
     .venv/bin/python bench/reporting.py [--clients 100000] [--store sqlite|postgres|both]
+                                        [--keep DIR]
+
+--keep DIR keeps the generated SQLite stores in DIR and reuses them on the next run (the
+reporting store is always started empty), so a change can be measured without regenerating.
 
 Generates the journeys (clients across 50 organisations and five years, with the mix of
 sources, tiers, drop-outs, corrections and re-engagements of tests/generator.py) straight into
@@ -9,6 +13,8 @@ the referral and journey stores, starts the three services as real processes, an
 """
 
 import argparse
+import contextlib
+import json
 import statistics
 import sys
 import tempfile
@@ -48,8 +54,15 @@ def latencies(
     return cuts[49] * 1000, cuts[94] * 1000
 
 
-def bench(label: str, urls: dict[str, str], data: Path, clients: int) -> None:
-    print(f"\n== {label}: {clients:,} clients ==", flush=True)
+def generated(urls: dict[str, str], data: Path, clients: int) -> int:
+    """Generate the journeys, or reuse those a --keep run left in `data`; the event count."""
+    kept = data / f"generated-{clients}.json"
+    if kept.exists():
+        counts = json.loads(kept.read_text())
+        print(f"  reusing {counts['events']:,} generated events in {data}", flush=True)
+        return int(counts["events"])
+    for partial in data.glob("*.db*"):  # an interrupted generation is started again
+        partial.unlink()
     referrals = ReferralApplication(env=store_env(urls["referral"]))
     journeys = JourneyApplication(env=store_env(urls["journey"]))
     started = time.perf_counter()
@@ -63,6 +76,14 @@ def bench(label: str, urls: dict[str, str], data: Path, clients: int) -> None:
     )
     referrals.close()
     journeys.close()
+    if urls["referral"].startswith("sqlite"):
+        kept.write_text(json.dumps({"events": events}))
+    return events
+
+
+def bench(label: str, urls: dict[str, str], data: Path, clients: int) -> None:
+    print(f"\n== {label}: {clients:,} clients ==", flush=True)
+    events = generated(urls, data, clients)
     env = {
         "TJ_DATA_DIR": str(data),
         "TJ_REFERRAL_DATABASE_URL": urls["referral"],
@@ -161,10 +182,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--clients", type=int, default=100_000)
     parser.add_argument("--store", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--keep", type=Path, help="keep and reuse the generated SQLite stores")
     args = parser.parse_args()
     if args.store in ("sqlite", "both"):
-        with tempfile.TemporaryDirectory() as tmp:
-            data = Path(tmp)
+        with contextlib.ExitStack() as stack:
+            if args.keep:
+                data = args.keep
+                data.mkdir(parents=True, exist_ok=True)
+                for stale in data.glob("reporting.*"):
+                    stale.unlink()
+            else:
+                data = Path(stack.enter_context(tempfile.TemporaryDirectory()))
             urls = {
                 s: f"sqlite:///{data / f'{s}.db'}" for s in ("referral", "journey", "reporting")
             }

@@ -101,26 +101,36 @@ def kpi_figures(
     request: Request,
     scope: queries.Scope,
     period: Period,
-    knowledge: queries.Knowledge,
+    knowledges: list[queries.Knowledge],
     positions: tuple[int, ...],
-) -> dict[str, Any]:
-    key = (scope, period, knowledge, positions)
+) -> list[dict[str, Any]]:
+    """The figures under each knowledge (as at, as known at), computed together."""
+    keys = [(scope, period, knowledge, positions) for knowledge in knowledges]
     cache: FigureCache = request.app.state.figure_cache
-    figures = cache.get(key)
-    if figures is None:
-        figures = compute_figures(request, scope, period, knowledge)
-        cache.put(key, figures)
-    return figures
+    found = [cache.get(key) for key in keys]
+    if any(figures is None for figures in found):
+        computed = compute_figures(request, scope, period, knowledges)
+        for key, figures in zip(keys, computed, strict=True):
+            cache.put(key, figures)
+        return computed
+    return [figures for figures in found if figures is not None]
 
 
 def compute_figures(
-    request: Request, scope: queries.Scope, period: Period, knowledge: queries.Knowledge
-) -> dict[str, Any]:
+    request: Request, scope: queries.Scope, period: Period, knowledges: list[queries.Knowledge]
+) -> list[dict[str, Any]]:
+    start, end = period.start, period.end
     with engine_of(request).connect() as connection:
-        episodes = queries.episodes(connection, scope, knowledge, period.start, period.end)
-        referrals = queries.referrals(connection, scope, knowledge, period.start, period.end)
-        re_engaged = queries.re_engagements(connection, scope, knowledge, period.start, period.end)
-    return all_kpis(episodes, referrals, re_engaged, period)
+        episode_sets = queries.episodes(connection, scope, knowledges, start, end)
+        return [
+            all_kpis(
+                episodes,
+                queries.referrals(connection, scope, knowledge, start, end),
+                queries.re_engagements(connection, scope, knowledge, start, end),
+                period,
+            )
+            for knowledge, episodes in zip(knowledges, episode_sets, strict=True)
+        ]
 
 
 def differences(before: Any, after: Any, path: str = "") -> list[dict[str, Any]]:
@@ -183,13 +193,15 @@ def read_kpis(
         known_at,
     ):
         return Response(status_code=304, headers={"ETag": response.headers["ETag"]})
-    figures = kpi_figures(request, scope, period, queries.Knowledge(as_at, known_at), positions)
+    knowledges = [queries.Knowledge(as_at, known_at)]
+    if known_at is not None:  # and as known now, for the revisions since
+        knowledges.append(queries.Knowledge(as_at, None))
+    figures, *current = kpi_figures(request, scope, period, knowledges, positions)
     revisions = None
-    if known_at is not None:
-        current = kpi_figures(request, scope, period, queries.Knowledge(as_at, None), positions)
+    if current:
         revisions = differences(
             suppress(figures) if commissioner else figures,
-            suppress(current) if commissioner else current,
+            suppress(current[0]) if commissioner else current[0],
         )
     return {
         "scope": {"organisation": organisation, "area": area}
@@ -217,10 +229,10 @@ def own_episodes(
         raise ForbiddenError("You may read your own organisation's caseload only.")
     day = as_at or today()
     with engine_of(request).connect() as connection:
-        episodes = queries.episodes(
+        [episodes] = queries.episodes(
             connection,
             queries.Scope(organisation=caller.organisation),
-            queries.Knowledge(as_at, known_at),
+            [queries.Knowledge(as_at, known_at)],
             day,
             day,
         )

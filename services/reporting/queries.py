@@ -2,12 +2,14 @@
 
 import json
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from operator import itemgetter
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, String, and_, or_, select, type_coerce
+from sqlalchemy import Connection, String, and_, or_, select, type_coerce, union
 
 from services.reporting.models import ClientArea, FactRow, ReferralRow
 from services.reporting.views import EpisodeView, ReferralView, fold_episode
@@ -66,37 +68,51 @@ def areas(connection: Connection, client_ids: set[str]) -> dict[str, str]:
 
 
 def alive(scope: Scope, knowledge: Knowledge, start: date, end: date) -> Any:
-    """Episodes that matter for [start, end]: opened on or before its end and not
-    discharged before its start (as known, as at)."""
+    """The ids of episodes that matter for [start, end]: opened on or before its end and
+    not discharged before its start (as known, as at)."""
 
     def fact_ids(kind: str, *conditions: Any) -> Any:
         query = select(FactRow.episode_id).where(
-            FactRow.type == kind,
-            known(FactRow.recorded_from, FactRow.recorded_to, knowledge),
-            *conditions,
+            FactRow.type == kind, effective(knowledge), *conditions
         )
         if scope.organisation is not None:
             query = query.where(FactRow.organisation == scope.organisation)
-        if knowledge.as_at is not None:
-            query = query.where(FactRow.business_date <= knowledge.as_at)
         return query
 
-    # One list of the episodes alive, so only their facts are looked up (not every fact of
-    # every episode opened before the end, filtered afterwards).
     opened = fact_ids("EpisodeOpened", FactRow.business_date <= end)
-    return FactRow.episode_id.in_(
-        opened.except_(fact_ids("Discharged", FactRow.business_date < start))
-    )
+    return opened.except_(fact_ids("Discharged", FactRow.business_date < start))
+
+
+def effective(knowledge: Knowledge) -> Any:
+    """The fact rows in force as known at and as at."""
+    condition = known(FactRow.recorded_from, FactRow.recorded_to, knowledge)
+    if knowledge.as_at is not None:
+        condition = and_(condition, FactRow.business_date <= knowledge.as_at)
+    return condition
 
 
 def episodes(
     connection: Connection,
     scope: Scope,
-    knowledge: Knowledge,
+    knowledges: Sequence[Knowledge],
     start: date = date.min,
     end: date = date.max,
-) -> list[EpisodeView]:
-    """The episodes alive during [start, end] in scope, folded from their effective facts."""
+) -> list[list[EpisodeView]]:
+    """For each knowledge, the episodes alive during [start, end] in scope, folded from
+    their effective facts.
+
+    One query reads the facts for every knowledge at once, and an episode whose rows are
+    the same under two knowledges is folded once: asking "as known at T" and "as known
+    now" together costs little more than one of them.
+    """
+    # Only the alive episodes' facts are looked up, not every fact of every episode opened
+    # before the end, filtered afterwards.
+    compounds = [alive(scope, k, start, end) for k in knowledges]
+    alive_ids = compounds[0]
+    if len(compounds) > 1:
+        alive_ids = union(*(select(c.subquery().c.episode_id) for c in compounds))
+    # Asking under several knowledges, each row says which of them it is in force for.
+    in_force = [effective(k) for k in knowledges] if len(knowledges) > 1 else []
     # The date comes back as text and is parsed below: per-row type processing is most of
     # the cost of reading thousands of facts.
     query = select(
@@ -106,30 +122,52 @@ def episodes(
         type_coerce(FactRow.business_date, String),
         FactRow.data,
         FactRow.organisation,
+        *in_force,
     ).where(
-        known(FactRow.recorded_from, FactRow.recorded_to, knowledge),
         FactRow.type.not_in(CORRECTIONS),
-        alive(scope, knowledge, start, end),
+        or_(*(effective(k) for k in knowledges)),
+        FactRow.episode_id.in_(alive_ids),
     )
     if scope.organisation is not None:
         query = query.where(FactRow.organisation == scope.organisation)
-    if knowledge.as_at is not None:
-        query = query.where(FactRow.business_date <= knowledge.as_at)
-    grouped: dict[str, list[tuple[int, str, date, dict[str, Any]]]] = defaultdict(list)
-    organisations: dict[str, str] = {}
-    for episode_id, version, kind, on, data, organisation in connection.execute(query).all():
-        grouped[episode_id].append((version, kind, as_date(on), orjson.loads(data)))
-        organisations[episode_id] = organisation
-    views = []
-    for episode_id, rows in grouped.items():
-        rows.sort(key=lambda row: row[0])
-        view = fold_episode(rows, episode_id, organisations[episode_id])
-        if view is not None:
+    grouped: dict[str, list[Any]] = defaultdict(list)
+    for row in connection.execute(query).all():
+        grouped[row[0]].append(row)
+    found: list[list[EpisodeView]] = [[] for _ in knowledges]
+
+    def keep(views: list[EpisodeView], view: EpisodeView | None) -> None:
+        if view is None or view.opened_on > end:
+            return
+        if view.discharged_on is None or view.discharged_on >= start:
             views.append(view)
+
+    for rows in grouped.values():
+        rows.sort(key=itemgetter(1))
+        if not in_force:
+            keep(found[0], fold(rows))
+            continue
+        folded: dict[tuple[int, ...], EpisodeView | None] = {}
+        for i, views in enumerate(found):
+            chosen = tuple(j for j, row in enumerate(rows) if row[6 + i])
+            if chosen not in folded:
+                folded[chosen] = fold([rows[j] for j in chosen])
+            keep(views, folded[chosen])
     if scope.area is not None:
-        client_areas = areas(connection, {v.client_id for v in views})
-        views = [v for v in views if client_areas.get(v.client_id, "unknown") == scope.area]
-    return views
+        client_ids = {v.client_id for views in found for v in views}
+        client_areas = areas(connection, client_ids)
+        found = [
+            [v for v in views if client_areas.get(v.client_id, "unknown") == scope.area]
+            for views in found
+        ]
+    return found
+
+
+def fold(facts: list[Any]) -> EpisodeView | None:
+    """An episode from its fact rows (episode id, version, type, date, data, organisation)."""
+    if not facts:
+        return None
+    rows = [(row[1], row[2], as_date(row[3]), orjson.loads(row[4])) for row in facts]
+    return fold_episode(rows, facts[0][0], facts[0][5])
 
 
 def referrals(

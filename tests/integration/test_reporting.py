@@ -78,6 +78,48 @@ def test_a_figure_known_at_t_is_reproduced_after_a_correction(
     assert "planned_exits.all.denominator.count" in revised
 
 
+def test_known_at_counts_episodes_that_came_alive_or_into_view_only_later(
+    reporting_driver: ReportingDriver,
+) -> None:
+    """Known at T and known now are answered together: an episode alive under one and not
+    the other (a discharge before the period recorded in error, an episode opened after T)
+    counts only where it belongs."""
+    r, d = reporting_driver, reporting_driver.journeys
+    dropped = d.open_episode(referred=200, accepted=199)
+    d.triage(dropped, on=190)
+    d.care_plan(dropped, on=185)
+    d.start(dropped, on=180)
+    discharged = d.discharge(dropped, on=100, reason="dropped_out")
+    treated = d.open_episode(referred=60, accepted=59)
+    d.triage(treated, on=55)
+    d.care_plan(treated, on=50)
+    d.start(treated, on=40)
+    r.follow()
+    published_at = datetime.now(UTC)
+    params = {"period_start": days_ago(30), "period_end": days_ago(0)}
+    published = r.kpis(H, **params)["figures"]
+    assert published["numbers_in_treatment"]["count"] == 1  # only `treated`
+    d.post(dropped, f"events/{discharged['version']}/recorded-in-error", {"reason": "not so"})
+    late = d.open_episode(referred=30, accepted=29)
+    d.triage(late, on=28)
+    d.care_plan(late, on=25)
+    d.start(late, on=20)
+    r.follow()
+    reproduced = r.kpis(H, **params, known_at=published_at.isoformat())
+    assert reproduced["figures"] == published
+    assert r.kpis(H, **params)["figures"]["numbers_in_treatment"]["count"] == 3
+    revisions = {rev["figure"]: rev for rev in reproduced["revisions"]}
+    assert revisions["numbers_in_treatment.count"] == {
+        "figure": "numbers_in_treatment.count",
+        "known_at": 1,
+        "current": 3,
+    }
+    caseload = r.reporting.get(
+        "/caseloads", params={"known_at": published_at.isoformat()}, headers=H
+    ).json()
+    assert [row["episode_id"] for row in caseload["rows"]] == [treated]
+
+
 def test_as_at_leaves_out_what_happened_later(reporting_driver: ReportingDriver) -> None:
     r, d = reporting_driver, reporting_driver.journeys
     episode = d.open_episode(referred=60, accepted=58)

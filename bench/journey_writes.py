@@ -110,9 +110,18 @@ def open_episodes(referral: ServiceProcess, journey: ServiceProcess, count: int)
     episodes: list[str] = []
 
     def all_opened() -> bool:
-        page = httpx.get(f"{journey.url}/feed", params={"limit": 1000}, headers=H).json()
-        episodes[:] = [i["aggregate_id"] for i in page["items"] if i["type"] == "EpisodeOpened"]
-        return len(episodes) == count
+        episodes.clear()
+        after = 0
+        while True:  # every page: consent records share the feed with the openings
+            page = httpx.get(
+                f"{journey.url}/feed", params={"after": after, "limit": 1000}, headers=H
+            ).json()
+            episodes.extend(
+                i["aggregate_id"] for i in page["items"] if i["type"] == "EpisodeOpened"
+            )
+            if not page["has_more"]:
+                return len(episodes) == count
+            after = page["next_after"]
 
     wait_until(all_opened, timeout=120)
     return episodes

@@ -1,5 +1,6 @@
 """The journey application: episodes, their events, and opening episodes from the referral feed."""
 
+import copy
 from collections import defaultdict
 from collections.abc import Callable
 from contextlib import suppress
@@ -107,9 +108,13 @@ class JourneyApplication(JsonApplication):
 
     def _cache(self, aggregates: list[Aggregate]) -> None:
         cache = self.repository.cache
-        if cache is not None and not self.repository.fastforward:
-            for aggregate in aggregates:
+        if cache is None:
+            return
+        for aggregate in aggregates:
+            if not self.repository.fastforward:
                 cache.put(aggregate.id, aggregate)
+            elif isinstance(aggregate, Episode):  # a copy: reads fast-forward it in place
+                cache.put(aggregate.id, copy.deepcopy(aggregate))
 
     def _episode_from(self, item: FeedItem) -> Episode:
         d = item.data
@@ -222,7 +227,15 @@ class JourneyApplication(JsonApplication):
     def _get_for_change(
         self, episode_id: UUID, expected_version: int | None, organisation: str
     ) -> Episode:
-        episode = self.get_episode(episode_id)
+        # A change starts from the cached episode without first asking the store for newer
+        # events (on PostgreSQL, 15% of a write): if another process saved one meanwhile, the
+        # save conflicts (409) and drops the cached copy, so nothing stale is ever written.
+        episode = self._cached_episode(episode_id)
+        if episode is not None and (expected_version or 0) > episode.version:
+            self._forget([episode_id])  # the caller has seen a newer version than our copy
+            episode = None
+        if episode is None:
+            episode = self.get_episode(episode_id)
         if episode.state.organisation != organisation:
             self.visible_episode(organisation, episode_id, SharingPurpose.CARE_COORDINATION)
             raise ForbiddenError("Only the episode's own organisation records on it.")
@@ -239,18 +252,31 @@ class JourneyApplication(JsonApplication):
         Idempotency-Key's record (pointing at `result`, by default the first aggregate)."""
         if receipt is not None:
             aggregates = (*aggregates, receipt.record(result or aggregates[0]))
-        cache = self.repository.cache
         try:
             self._group_commit.put([e for a in aggregates for e in a.collect_events()])
         except IntegrityError:
-            if cache is not None:  # whatever we hold may be stale: read the store next time
-                for aggregate in aggregates:
-                    with suppress(KeyError):
-                        cache.get(aggregate.id, evict=True)
+            self._forget([a.id for a in aggregates])  # may be stale: read the store next time
             raise ConcurrentChangeError(
                 "Another change to the episode was saved first; read it again and retry."
             ) from None
         self._cache(list(aggregates))
+
+    def _forget(self, aggregate_ids: list[UUID]) -> None:
+        cache = self.repository.cache
+        if cache is not None:
+            for aggregate_id in aggregate_ids:
+                with suppress(KeyError):
+                    cache.get(aggregate_id, evict=True)
+
+    def _cached_episode(self, episode_id: UUID) -> Episode | None:
+        cache = self.repository.cache
+        if cache is None:
+            return None
+        try:
+            cached = cache.get(episode_id)
+        except KeyError:
+            return None
+        return copy.deepcopy(cached) if isinstance(cached, Episode) else None
 
     # Queries
 

@@ -31,11 +31,15 @@ def system(tmp_path: Path) -> Iterator[tuple[httpx.Client, httpx.Client]]:
         referral.stop()
 
 
-def episode_of(journey: httpx.Client, client_id: str, headers: dict[str, str]) -> str:
-    found = wait_until(
-        lambda: journey.get(f"/clients/{client_id}/journey", headers=headers).json().get("episodes")
-    )
-    return str(found[-1]["episode"]["id"])
+def episode_of(journey: httpx.Client, client_id: str, headers: dict[str, str], org: str) -> str:
+    """The client's episode at `org`, once the journey service has opened it (it may show
+    another organisation's shared episode first)."""
+
+    def opened() -> list[dict[str, Any]]:
+        episodes = journey.get(f"/clients/{client_id}/journey", headers=headers).json()
+        return [e for e in episodes.get("episodes", []) if e["episode"]["organisation"] == org]
+
+    return str(wait_until(opened)[-1]["episode"]["id"])
 
 
 def test_cjit_sees_the_tier3_part_only_while_consent_stands(
@@ -76,7 +80,7 @@ def test_cjit_sees_the_tier3_part_only_while_consent_stands(
     referral.post(
         f"/referrals/{second_id}/accept", json={"accepted_on": days_ago(38)}, headers=TIER3
     )
-    tier3_episode = episode_of(journey, client, TIER3)
+    tier3_episode = episode_of(journey, client, TIER3, "T3")
     triage = {
         "on": days_ago(37),
         "urgency": "routine",
@@ -164,7 +168,7 @@ def test_same_idempotency_key_and_body_records_once_and_answers_alike(
     referral.post(
         f"/referrals/{made.json()['id']}/accept", json={"accepted_on": days_ago(1)}, headers=CJIT
     )
-    episode = episode_of(journey, client_id, CJIT)
+    episode = episode_of(journey, client_id, CJIT, "CJIT1")
     keyed = {**CJIT, "Idempotency-Key": "start-0001"}
 
     def start() -> httpx.Response:

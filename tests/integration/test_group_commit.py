@@ -12,7 +12,7 @@ from eventsourcing.persistence import IntegrityError
 
 from services.common.codes import ReferralSource
 from services.common.group_commit import GroupCommit, _Write
-from services.common.store import store_env
+from services.common.store import ConcurrentChangeError, store_env
 from services.journey.application import JourneyApplication
 from services.journey.domain import Episode
 from tests.support import database_url
@@ -96,3 +96,39 @@ def test_concurrent_writers_to_different_episodes_all_land(
         stored = list(application.events.get(episode.id))
         assert [e.originator_version for e in stored] == list(range(1, 12))
         assert application.get_episode(episode.id).state.keyworker == "k9"
+
+
+def test_a_stale_copy_in_another_process_is_never_written_over(store: str, tmp_path: Path) -> None:
+    """Two journey applications on one store, as two processes would be: a change starts from
+    the cached episode, so one made on a stale copy conflicts (the writer retries and wins),
+    and a caller that states the version it read is never refused for our stale copy."""
+    with database_url(store, tmp_path, "journey") as url:
+        a, b = JourneyApplication(env=store_env(url)), JourneyApplication(env=store_env(url))
+        try:
+            episode = new_episode(a)
+
+            def assign(app: JourneyApplication, name: str, expected: int | None = None) -> int:
+                changed = app.record(
+                    episode.id,
+                    Episode.KeyworkerAssigned,
+                    BY,
+                    DAY,
+                    expected_version=expected,
+                    keyworker=name,
+                )
+                return changed.version
+
+            assert assign(a, "a1") == 2  # a holds version 2
+            assert assign(b, "b1") == 3  # b read the store: it held nothing
+            with pytest.raises(ConcurrentChangeError):
+                assign(a, "a2")  # a's copy is stale: the save conflicts, nothing is written
+            assert assign(a, "a2") == 4  # the retry reads the store
+            assert assign(b, "b2", expected=4) == 5  # b's copy is at 3: it reads, not 412
+            stored = [
+                (e.originator_version, getattr(e, "keyworker", None))
+                for e in a.events.get(episode.id)
+            ]
+            assert stored == [(1, None), (2, "a1"), (3, "b1"), (4, "a2"), (5, "b2")]
+        finally:
+            a.close()
+            b.close()

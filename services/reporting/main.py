@@ -30,6 +30,13 @@ Definitions are exactly those of DESIGN.md ("What is derived"), where a reading 
   organisation);
 - handovers "in the period" are CARAT -> CJIT handover referrals made in the period;
 - a discharge ends interventions still active on the discharge date;
+- care-plan coverage's "agreed care plan" is a care plan agreed after the comprehensive
+  assessment (CarePlanAgreed); the initial care plan agreed at triage is not it, but its
+  next review date counts, like any agreed or reviewed plan's, for overdue reviews;
+- referral sources, criminal-justice engagement and handover continuity for an
+  organisation are those of the referrals it received;
+- the median days from release to acceptance is over the accepted handovers that carry a
+  release date (`over` says how many);
 - caseloads and waiting lists list episodes open on the day (not discharged before it).
 
 The read models are SQLAlchemy tables migrated by alembic (`upgrade head` at start-up);

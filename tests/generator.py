@@ -19,6 +19,7 @@ from services.common.codes import (
     DeclineReason,
     ExitReason,
     HandoverKind,
+    InterventionEndReason,
     Modality,
     NeedDomain,
     PriorityFlag,
@@ -232,15 +233,35 @@ def journey_of(
         risks={r: rng.choice(list(RiskLevel)) for r in RISKS},
     ):
         return touched
-    if rng.random() < 0.2:
+    if rng.random() < 0.3:  # the keyworker changes
         record(
-            Episode.InterventionStarted,
-            at(rng.randrange(0, 5)),
-            intervention_id=str(UUID(int=rng.getrandbits(128))),
-            modality=Modality.HARM_REDUCTION,
-            tier=Tier.TIER_2,
+            Episode.KeyworkerAssigned, at(rng.randrange(0, 10)), keyworker=f"kw{rng.randrange(8)}"
         )
     goals = [{"domain": NeedDomain.HEALTH, "goal": "stabilise", "responsible": "keyworker"}]
+    if rng.random() < 0.5:
+        record(
+            Episode.InitialCarePlanAgreed,
+            at(rng.randrange(0, 3)),
+            goals=goals,
+            next_review_on=day + timedelta(days=28),
+        )
+    tier2 = None
+    if rng.random() < 0.2:
+        tier2 = str(UUID(int=rng.getrandbits(128)))
+        if not record(
+            Episode.InterventionStarted,
+            at(rng.randrange(0, 5)),
+            intervention_id=tier2,
+            modality=Modality.HARM_REDUCTION,
+            tier=Tier.TIER_2,
+        ):
+            tier2 = None
+    if rng.random() < 0.7:
+        record(
+            Episode.ComprehensiveAssessmentCompleted,
+            at(rng.randrange(1, 14)),
+            needs={"health": "hep C screening", "social_functioning": "housing"},
+        )
     if rng.random() > 0.85 or not record(
         Episode.CarePlanAgreed,
         at(rng.randrange(1, 22)),
@@ -260,6 +281,13 @@ def journey_of(
             tier=MODALITY_TIER[modality],
         ):
             return touched
+    if tier2 is not None and structured is not None:  # harm reduction ends as treatment starts
+        record(
+            Episode.InterventionEnded,
+            day,
+            intervention_id=tier2,
+            reason=InterventionEndReason.COMPLETED,
+        )
     length = rng.randrange(30, 700)
     while length > 90:
         length -= 90
@@ -271,7 +299,16 @@ def journey_of(
             next_review_on=day + timedelta(days=90),
         ):
             return touched
-    if rng.random() < 0.02:  # a mistake, marked recorded in error
+        if rng.random() < 0.02:  # a wrong next review date, corrected
+            episode.correct(
+                episode.version,
+                day,
+                {"progress": [], "revised_goals": None, "next_review_on": day + timedelta(days=60)},
+                by,
+                "next review date mistyped",
+                now,
+            )
+    if rng.random() < 0.02 and episode.facts[-1].type != "EventCorrected":  # a mistake
         episode.mark_in_error(episode.version, by, "entered on the wrong client", now)
     if rng.random() > 0.75 or not record(
         Episode.Discharged,
@@ -280,6 +317,14 @@ def journey_of(
         planned=reason in PLANNED_EXITS,
     ):
         return touched
+    if reason in PLANNED_EXITS and rng.random() < 0.5:
+        record(
+            Episode.AftercarePlanAgreed,
+            at(rng.randrange(0, 14)),
+            drug_related_support=["mutual aid"],
+            non_drug_related_support=["housing"],
+            agencies=["local recovery community"],
+        )
     if depth == 0 and reason is ExitReason.DROPPED_OUT and rng.random() < 0.25:
         back = at(rng.randrange(30, 300))
         if back is not None:

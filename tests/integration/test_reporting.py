@@ -50,6 +50,7 @@ def test_rebuild_from_scratch_equals_incremental_following(
     assert r.kpis(COMMISSIONER, **params)["figures"] == kpis_before
     assert half.clients == 600 and len(incremental["facts"]) > 3000
     assert any(row[2] == "EventRecordedInError" for row in incremental["facts"])
+    assert any(row[2] == "EventCorrected" for row in incremental["facts"])
     assert any(row[2] == "ReEngaged" for row in incremental["facts"])
 
 

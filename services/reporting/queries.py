@@ -111,8 +111,9 @@ def episodes(
     alive_ids = compounds[0]
     if len(compounds) > 1:
         alive_ids = union(*(select(c.subquery().c.episode_id) for c in compounds))
+    conditions = [effective(k) for k in knowledges]
     # Asking under several knowledges, each row says which of them it is in force for.
-    in_force = [effective(k) for k in knowledges] if len(knowledges) > 1 else []
+    in_force = conditions if len(conditions) > 1 else []
     # The date comes back as text and is parsed below: per-row type processing is most of
     # the cost of reading thousands of facts.
     query = select(
@@ -125,7 +126,7 @@ def episodes(
         *in_force,
     ).where(
         FactRow.type.not_in(CORRECTIONS),
-        or_(*(effective(k) for k in knowledges)),
+        or_(*conditions),
         FactRow.episode_id.in_(alive_ids),
     )
     if scope.organisation is not None:
@@ -136,6 +137,7 @@ def episodes(
     found: list[list[EpisodeView]] = [[] for _ in knowledges]
 
     def keep(views: list[EpisodeView], view: EpisodeView | None) -> None:
+        """Alive under this knowledge: the query read the episodes alive under any."""
         if view is None or view.opened_on > end:
             return
         if view.discharged_on is None or view.discharged_on >= start:

@@ -7,3 +7,21 @@ class NotVisibleError(Exception):
 
 class ForbiddenError(Exception):
     """The caller's organisation or role may not do this."""
+
+
+class StoreUnavailableError(Exception):
+    """The store is unavailable.
+
+    Nothing was recorded: retry shortly."""
+
+
+class OutcomeUnknownError(Exception):
+    """The outcome of the write is unknown.
+
+    It may or may not have been recorded: retry with the same Idempotency-Key."""
+
+
+class ConsentUnknownError(Exception):
+    """Consent cannot be established now.
+
+    Nothing is shared while it cannot: retry shortly."""

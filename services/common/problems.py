@@ -4,11 +4,16 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from eventsourcing.persistence import IntegrityError, PersistenceError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError as SQLOperationalError
+from sqlalchemy.exc import TimeoutError as SQLPoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from services.common.errors import ConsentUnknownError, OutcomeUnknownError, StoreUnavailableError
 
 PROBLEM_TYPE_BASE = "https://treatment-journeys.example/problems/"
 MEDIA_TYPE = "application/problem+json"
@@ -93,12 +98,38 @@ def install_problem_handlers(
             500, "internal-error", "Internal error", "The error was logged; nothing was recorded."
         )
 
+    def on_fault(slug: str) -> Callable[[Request, Exception], Any]:
+        """A store or upstream fault: 503 with Retry-After, and the detail says whether
+        anything was recorded."""
+
+        async def handler(request: Request, exc: Exception) -> JSONResponse:
+            if isinstance(exc, StoreUnavailableError | OutcomeUnknownError | ConsentUnknownError):
+                title, detail = _title(exc), str(exc)
+            else:
+                log.warning("store fault on %s %s: %s", request.method, request.url.path, exc)
+                title = "The store is unavailable"
+                detail = "The store could not answer; nothing was recorded. Retry shortly."
+            retry_after = getattr(request.app.state.settings, "retry_after_seconds", 2)
+            return problem_response(
+                503, slug, title, detail, headers={"Retry-After": str(retry_after)}
+            )
+
+        return handler
+
+    async def on_conflict(request: Request, exc: Exception) -> JSONResponse:
+        return problem_response(
+            409,
+            "concurrent-change",
+            "Another change was saved first",
+            "Another change to the same record was saved first; read it again and retry.",
+            rule="concurrent-change",
+        )
+
     def on_domain(status: int, slug: str) -> Callable[[Request, Exception], Any]:
         async def handler(request: Request, exc: Exception) -> JSONResponse:
             if status == 404:  # identical for "absent" and "not yours", so nothing leaks
                 return problem_response(404, "not-found", "Not found", str(exc))
-            doc = (type(exc).__doc__ or type(exc).__name__).strip().splitlines()[0]
-            return problem_response(status, slug, doc.rstrip("."), str(exc), rule=slug)
+            return problem_response(status, slug, _title(exc), str(exc), rule=slug)
 
         return handler
 
@@ -106,8 +137,23 @@ def install_problem_handlers(
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(Exception, on_unexpected)
+    for fault, slug in (
+        (StoreUnavailableError, "store-unavailable"),
+        (PersistenceError, "store-unavailable"),
+        (SQLOperationalError, "store-unavailable"),
+        (SQLPoolTimeout, "store-unavailable"),
+        (OutcomeUnknownError, "outcome-unknown"),
+        (ConsentUnknownError, "consent-unknown"),
+    ):
+        app.add_exception_handler(fault, on_fault(slug))
+    app.add_exception_handler(IntegrityError, on_conflict)
     for error_type, (status, slug) in domain_errors.items():
         app.add_exception_handler(error_type, on_domain(status, slug))
+
+
+def _title(exc: Exception) -> str:
+    """An error class's docstring's first line is its problem title."""
+    return (type(exc).__doc__ or type(exc).__name__).strip().splitlines()[0].rstrip(".")
 
 
 class RequestGuard:

@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     max_body_bytes: int = 64 * 1024
     follow_interval_seconds: float = 0.5
     follow_page_size: int = 500
+    # Faults answer 503 within bounded times (seconds), never hang.
+    write_timeout_seconds: float = 5.0
+    consent_timeout_seconds: float = 2.0
+    retry_after_seconds: int = 2
 
     def database_url(self, service: str) -> str:
         url: str = getattr(self, f"{service}_database_url")

@@ -1,6 +1,8 @@
 """Event-store wiring: JSON transcodings for our value types and the store chosen by URL."""
 
+import copy
 import threading
+from contextlib import suppress
 from datetime import date
 from enum import Enum
 from typing import Any
@@ -10,6 +12,8 @@ from eventsourcing.application import AggregateNotFoundError, Application, LRUCa
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
 
+from services.common.errors import OutcomeUnknownError, StoreUnavailableError
+from services.common.group_commit import GroupCommit
 from services.common.idempotency import IdempotencyRecord, Receipt, check_replay
 
 
@@ -71,6 +75,11 @@ class JsonApplication(Application[Any]):
 
     enums: tuple[type[Enum], ...] = ()
 
+    def __init__(self, env: dict[str, str] | None = None) -> None:
+        super().__init__(env)
+        timeout = float(self.env.get("WRITE_TIMEOUT_SECONDS") or 5)
+        self.group_commit = GroupCommit(self.events, timeout=timeout)
+
     def construct_repository(self) -> Repository[Any]:
         repository = super().construct_repository()
         if isinstance(repository.cache, LRUCache):
@@ -87,16 +96,43 @@ class JsonApplication(Application[Any]):
             return None
         return check_replay(record, receipt)
 
-    def save_keyed(self, receipt: Receipt | None, *aggregates: Aggregate) -> None:
-        """Save the aggregates, and the Idempotency-Key's record in the same transaction
-        (pointing at the first aggregate's resulting version)."""
-        extra = [receipt.record(aggregates[0])] if receipt is not None else []
+    def save_keyed(
+        self, receipt: Receipt | None, *aggregates: Aggregate, result: Aggregate | None = None
+    ) -> None:
+        """Save the aggregates' new events, and the Idempotency-Key's record pointing at
+        `result`'s resulting version (by default the first aggregate's), in one transaction
+        through group commit. Raises ConcurrentChangeError for a real conflict, and
+        StoreUnavailableError or OutcomeUnknownError on a fault (nothing cached then)."""
+        if receipt is not None:
+            aggregates = (*aggregates, receipt.record(result or aggregates[0]))
         try:
-            self.save(*aggregates, *extra)
+            self.group_commit.put([e for a in aggregates for e in a.collect_events()])
         except IntegrityError:
+            self.forget([a.id for a in aggregates])  # may be stale: read the store next time
             raise ConcurrentChangeError(
                 "Another change to the same record was saved first; read it again and retry."
             ) from None
+        except (StoreUnavailableError, OutcomeUnknownError):
+            self.forget([a.id for a in aggregates])
+            raise
+        self.cache(list(aggregates))
+
+    def cache(self, aggregates: list[Aggregate]) -> None:
+        cache = self.repository.cache
+        if cache is None:
+            return
+        for aggregate in aggregates:
+            if not self.repository.fastforward:
+                cache.put(aggregate.id, aggregate)
+            else:  # a copy: reads fast-forward the cached one in place
+                cache.put(aggregate.id, copy.deepcopy(aggregate))
+
+    def forget(self, aggregate_ids: list[Any]) -> None:
+        cache = self.repository.cache
+        if cache is not None:
+            for aggregate_id in aggregate_ids:
+                with suppress(KeyError):
+                    cache.get(aggregate_id, evict=True)
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

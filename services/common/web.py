@@ -45,6 +45,7 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
         413: "Request body too large",
         415: "Request body is not JSON",
         422: "The request is not valid",
+        503: "A store or upstream fault; Retry-After says when to try again",
     }
     return {
         status: {
@@ -79,6 +80,9 @@ def create_service_app(
                 "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
             }
             schema["security"] = [{"bearer": []}]
+            for path_item in schema.get("paths", {}).values():
+                for operation in path_item.values():
+                    operation.setdefault("responses", {})["503"] = problems(503)[503]
             app.openapi_schema = schema
         return app.openapi_schema
 

@@ -3,7 +3,6 @@
 import copy
 from collections import defaultdict
 from collections.abc import Callable
-from contextlib import suppress
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -15,9 +14,8 @@ from eventsourcing.persistence import IntegrityError, ProcessRecorder, Tracking
 from services.common import codes
 from services.common.clock import today
 from services.common.codes import SharingPurpose
-from services.common.errors import ForbiddenError
+from services.common.errors import ConsentUnknownError, ForbiddenError
 from services.common.feed import FeedItem
-from services.common.group_commit import GroupCommit
 from services.common.idempotency import Receipt
 from services.common.log_index import LogIndex
 from services.common.store import ConcurrentChangeError, JsonApplication
@@ -42,7 +40,6 @@ class JourneyApplication(JsonApplication):
         # Catches up with the referral feed before sharing decisions; main.py sets it.
         self.consent_refresher: Callable[[], bool] = lambda: False
         self._log_index = LogIndex(self, self._index_event)
-        self._group_commit = GroupCommit(self.events)
 
     def construct_recorder(self) -> ProcessRecorder:
         # A process recorder stores the followed feed's position with the events it causes.
@@ -69,7 +66,7 @@ class JourneyApplication(JsonApplication):
             except IntegrityError:
                 pass  # already applied (a second follower, or a page seen twice): nothing to do
             else:
-                self._cache(changed)
+                self.cache(changed)
             last_tracked = item.position
         if items and items[-1].position != last_tracked:
             # Remember we read past events that open nothing, so a restart need not re-read them.
@@ -106,16 +103,6 @@ class JourneyApplication(JsonApplication):
             consents = ClientConsents(client_id=client_id)
         return consents
 
-    def _cache(self, aggregates: list[Aggregate]) -> None:
-        cache = self.repository.cache
-        if cache is None:
-            return
-        for aggregate in aggregates:
-            if not self.repository.fastforward:
-                cache.put(aggregate.id, aggregate)
-            elif isinstance(aggregate, Episode):  # a copy: reads fast-forward it in place
-                cache.put(aggregate.id, copy.deepcopy(aggregate))
-
     def _episode_from(self, item: FeedItem) -> Episode:
         d = item.data
         handover = d.get("handover")
@@ -146,10 +133,13 @@ class JourneyApplication(JsonApplication):
         receipt: Receipt | None = None,
         **data: Any,
     ) -> Episode:
-        episode = self._get_for_change(episode_id, expected_version, by["organisation"])
-        episode.record(event_class, on, by, today(), **data)
-        self._save(receipt, episode)
-        return episode
+        return self._change(
+            episode_id,
+            expected_version,
+            by["organisation"],
+            receipt,
+            lambda episode: episode.record(event_class, on, by, today(), **data),
+        )
 
     def re_engage(
         self,
@@ -191,7 +181,7 @@ class JourneyApplication(JsonApplication):
             new_episode_id=new.id,
             organisation=by["organisation"],
         )
-        self._save(receipt, old, new, result=new)
+        self.save_keyed(receipt, old, new, result=new)
         return new
 
     def mark_in_error(
@@ -203,10 +193,13 @@ class JourneyApplication(JsonApplication):
         expected_version: int | None,
         receipt: Receipt | None = None,
     ) -> Episode:
-        episode = self._get_for_change(episode_id, expected_version, by["organisation"])
-        episode.mark_in_error(target_version, by, reason, today())
-        self._save(receipt, episode)
-        return episode
+        return self._change(
+            episode_id,
+            expected_version,
+            by["organisation"],
+            receipt,
+            lambda episode: episode.mark_in_error(target_version, by, reason, today()),
+        )
 
     def correct(
         self,
@@ -219,54 +212,65 @@ class JourneyApplication(JsonApplication):
         expected_version: int | None,
         receipt: Receipt | None = None,
     ) -> Episode:
-        episode = self._get_for_change(episode_id, expected_version, by["organisation"])
-        episode.correct(target_version, replacement_on, replacement, by, reason, today())
-        self._save(receipt, episode)
+        return self._change(
+            episode_id,
+            expected_version,
+            by["organisation"],
+            receipt,
+            lambda episode: episode.correct(
+                target_version, replacement_on, replacement, by, reason, today()
+            ),
+        )
+
+    def _change(
+        self,
+        episode_id: UUID,
+        expected_version: int | None,
+        organisation: str,
+        receipt: Receipt | None,
+        command: Callable[[Episode], None],
+    ) -> Episode:
+        """Run a command on the episode and save it.
+
+        It starts from the cached episode without first asking the store for newer events
+        (on PostgreSQL, 15% of a write). If another process saved one meanwhile, the save
+        conflicts: the episode is read again from the store and the command, its rules
+        included, runs again on it; only a conflict on a fresh read is a real race (409).
+        """
+        episode, cached = self._get_for_change(episode_id, expected_version, organisation)
+        command(episode)
+        try:
+            self.save_keyed(receipt, episode)
+        except ConcurrentChangeError:
+            if not cached or self.replay(receipt) is not None:
+                raise  # a real race, or the same Idempotency-Key won: the caller replays it
+            episode, _ = self._get_for_change(episode_id, expected_version, organisation)
+            command(episode)
+            self.save_keyed(receipt, episode)
         return episode
 
     def _get_for_change(
         self, episode_id: UUID, expected_version: int | None, organisation: str
-    ) -> Episode:
-        # A change starts from the cached episode without first asking the store for newer
-        # events (on PostgreSQL, 15% of a write): if another process saved one meanwhile, the
-        # save conflicts (409) and drops the cached copy, so nothing stale is ever written.
+    ) -> tuple[Episode, bool]:
+        """The episode to change, and whether it came from the cache (may be stale)."""
         episode = self._cached_episode(episode_id)
         if episode is not None and (expected_version or 0) > episode.version:
-            self._forget([episode_id])  # the caller has seen a newer version than our copy
+            self.forget([episode_id])  # the caller has seen a newer version than our copy
             episode = None
+        cached = episode is not None
         if episode is None:
             episode = self.get_episode(episode_id)
         if episode.state.organisation != organisation:
             self.visible_episode(organisation, episode_id, SharingPurpose.CARE_COORDINATION)
             raise ForbiddenError("Only the episode's own organisation records on it.")
         if expected_version is not None and expected_version != episode.version:
+            if cached:  # our copy may be the stale one: ask the store before answering 412
+                self.forget([episode_id])
+                return self._get_for_change(episode_id, expected_version, organisation)
             raise VersionMismatchError(
                 f"The episode is at version {episode.version}, not {expected_version}."
             )
-        return episode
-
-    def _save(
-        self, receipt: Receipt | None, *aggregates: Aggregate, result: Aggregate | None = None
-    ) -> None:
-        """One transaction, through group commit: the aggregates' new events and the
-        Idempotency-Key's record (pointing at `result`, by default the first aggregate)."""
-        if receipt is not None:
-            aggregates = (*aggregates, receipt.record(result or aggregates[0]))
-        try:
-            self._group_commit.put([e for a in aggregates for e in a.collect_events()])
-        except IntegrityError:
-            self._forget([a.id for a in aggregates])  # may be stale: read the store next time
-            raise ConcurrentChangeError(
-                "Another change to the episode was saved first; read it again and retry."
-            ) from None
-        self._cache(list(aggregates))
-
-    def _forget(self, aggregate_ids: list[UUID]) -> None:
-        cache = self.repository.cache
-        if cache is not None:
-            for aggregate_id in aggregate_ids:
-                with suppress(KeyError):
-                    cache.get(aggregate_id, evict=True)
+        return episode, cached
 
     def _cached_episode(self, episode_id: UUID) -> Episode | None:
         cache = self.repository.cache
@@ -303,9 +307,10 @@ class JourneyApplication(JsonApplication):
     def sharing(self, viewer: str, purpose: SharingPurpose) -> Callable[[str, UUID | None], bool]:
         """A test of whether `viewer` may see an (owner, client)'s episode for `purpose`.
 
-        Its own episodes always; others only under a standing consent, read after catching
-        up with the referral feed, so a withdrawal counts from the moment it is recorded.
-        If the feed cannot be read now, nothing is shared (fail closed).
+        Its own episodes always, without asking anyone; others only under a standing
+        consent, read after catching up with the referral feed, so a withdrawal counts from the
+        moment it is recorded. If the feed cannot be read within the consent timeout, nothing
+        is shared and the read fails (ConsentUnknownError, 503): not "no such record".
         """
         fresh: bool | None = None
 
@@ -313,10 +318,15 @@ class JourneyApplication(JsonApplication):
             nonlocal fresh
             if viewer == owner:
                 return True
+            if client_id is None:
+                return False
             if fresh is None:
                 fresh = self.consent_refresher()
-            if not fresh or client_id is None:
-                return False
+            if not fresh:
+                raise ConsentUnknownError(
+                    "The referral service, which holds the client's consent, cannot be "
+                    "reached now; nothing is shared. Retry shortly."
+                )
             try:
                 consents: ClientConsents = self.repository.get(ClientConsents.create_id(client_id))
             except AggregateNotFoundError:

@@ -76,6 +76,7 @@ class GroupCommit:
         self.last_error: str | None = None
         self.last_error_at: float | None = None
         self.last_success_at: float | None = None
+        self._committing_since: float | None = None
 
     def put(self, events: Sequence[Any]) -> None:
         """Store the events atomically (all or none); raise IntegrityError on a real version
@@ -104,12 +105,24 @@ class GroupCommit:
     def queue_length(self) -> int:
         return len(self._pending)
 
-    @property
-    def healthy(self) -> bool:
-        """False while the last commit attempt failed and none has succeeded since."""
-        if self.last_error_at is None:
-            return True
-        return self.last_success_at is not None and self.last_success_at > self.last_error_at
+    def status(self, window: float = 10.0) -> dict[str, Any]:
+        """Failing while a commit failed in the last `window` seconds and none has succeeded
+        since: a write path that is not used heals by itself in the readiness answer."""
+        now = time.monotonic()
+        failing = (
+            self.last_error_at is not None
+            and now - self.last_error_at < window
+            and (self.last_success_at is None or self.last_success_at < self.last_error_at)
+        )
+        since = self._committing_since
+        stuck = since is not None and now - since > self.timeout
+        if stuck:
+            self.last_error = f"a commit has waited {now - since:.0f} s for the store"
+        return {
+            "working": not (failing or stuck),
+            "queued": len(self._pending),
+            "last_error": self.last_error,
+        }
 
     def _ensure_committer(self) -> None:
         if self._thread is not None and self._thread.is_alive():
@@ -137,13 +150,16 @@ class GroupCommit:
                             write.settle(OutcomeUnknownError(f"The store failed: {error}"))
 
     def _commit(self, batch: list[_Write]) -> None:
+        self._committing_since = time.monotonic()
         try:
             self._store.put([event for write in batch for event in write.events])
         except PersistenceError as error:
+            self._committing_since = None
             self._failed(error)
             for write in batch:
                 self._settle_after(write, error, alone=len(batch) == 1)
         else:
+            self._committing_since = None
             self._succeeded()
             for write in batch:
                 write.settle()
@@ -188,7 +204,10 @@ class GroupCommit:
 
     def _failed(self, error: BaseException) -> None:
         if not isinstance(error, IntegrityError):
-            self.last_error, self.last_error_at = f"{type(error).__name__}: {error}", time.time()
+            self.last_error, self.last_error_at = (
+                f"{type(error).__name__}: {error}",
+                time.monotonic(),
+            )
 
     def _succeeded(self) -> None:
-        self.last_success_at = time.time()
+        self.last_success_at = time.monotonic()

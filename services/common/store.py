@@ -1,6 +1,7 @@
 """Event-store wiring: JSON transcodings for our value types and the store chosen by URL."""
 
 import copy
+import math
 import threading
 from contextlib import suppress
 from datetime import date
@@ -141,9 +142,16 @@ class JsonApplication(Application[Any]):
             transcoder.register(enum_transcoding(enum_type))
 
 
-def store_env(database_url: str) -> dict[str, str]:
-    """Translate a database URL into the eventsourcing library's persistence settings."""
+def store_env(database_url: str, write_timeout: float = 5.0) -> dict[str, str]:
+    """Translate a database URL into the eventsourcing library's persistence settings.
+
+    `write_timeout` bounds how long a writer waits (see group_commit.py); the store's own lock
+    waits are bounded by the same figure, so a held lock fails a transaction rather than
+    holding the committer.
+    """
     parsed = urlparse(database_url)
+    lock_timeout = str(max(1, math.ceil(write_timeout)))
+    bounds = {"WRITE_TIMEOUT_SECONDS": str(write_timeout)}
     if parsed.scheme == "sqlite":
         path = database_url.removeprefix("sqlite:///")
         if not path or path == database_url:
@@ -153,7 +161,9 @@ def store_env(database_url: str) -> dict[str, str]:
         return {
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
             "SQLITE_DBNAME": path,
+            "SQLITE_LOCK_TIMEOUT": lock_timeout,
             "AGGREGATE_CACHE_FASTFORWARD": "n",
+            **bounds,
         }
     if parsed.scheme in ("postgresql", "postgres", "postgresql+psycopg"):
         return {
@@ -165,6 +175,8 @@ def store_env(database_url: str) -> dict[str, str]:
             "POSTGRES_PASSWORD": unquote(parsed.password or ""),
             "POSTGRES_POOL_SIZE": "10",
             "POSTGRES_MAX_OVERFLOW": "10",
-            "POSTGRES_LOCK_TIMEOUT": "5",
+            "POSTGRES_LOCK_TIMEOUT": lock_timeout,
+            "POSTGRES_CONNECT_TIMEOUT": lock_timeout,
+            **bounds,
         }
     raise ValueError(f"unsupported database URL {database_url!r}: use sqlite:/// or postgresql://")

@@ -4,7 +4,10 @@ from collections.abc import Callable, Mapping
 from typing import Annotated, Any
 
 from eventsourcing.application import Application
+from eventsourcing.persistence import PersistenceError
 from fastapi import APIRouter, FastAPI, Query, Request, Response
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
 
 from services.common.access import READERS, AccessLog, Purpose, require_role
 from services.common.auth import Caller, CurrentCaller, Role, auth_secret
@@ -12,6 +15,7 @@ from services.common.codes import SharingPurpose, coded_lists
 from services.common.feed import FeedItem, FeedPage, read_feed
 from services.common.problems import MEDIA_TYPE, RequestGuard, install_problem_handlers
 from services.common.settings import Settings
+from services.common.store import JsonApplication
 
 PROBLEM_SCHEMA = {
     "type": "object",
@@ -90,6 +94,20 @@ def create_service_app(
     return app
 
 
+def store_health(application: JsonApplication) -> dict[str, Any]:
+    """The event store's part of readiness: reachable, and its write path working."""
+    reasons = []
+    try:
+        last_position: int | None = application.recorder.max_notification_id() or 0
+    except PersistenceError as error:
+        last_position = None
+        reasons.append(f"event store unreachable: {error}")
+    write_path = application.group_commit.status()
+    if not write_path["working"]:
+        reasons.append(f"write path failing: {write_path['last_error']}")
+    return {"last_position": last_position, "write_path": write_path, "reasons": reasons}
+
+
 FeedFilter = Callable[[Request, Caller, SharingPurpose], Callable[[FeedItem], bool]]
 
 
@@ -105,12 +123,41 @@ def common_router(
 
 
 def service_router(health: Callable[[Request], dict[str, Any]]) -> APIRouter:
-    """/health (open) and /codes (authenticated)."""
+    """/health, /health/live, /health/ready (open) and /codes (authenticated).
+
+    `health` returns the service's details, with `reasons` listing why it cannot serve now.
+    """
     router = APIRouter()
 
-    @router.get("/health", tags=["service"], openapi_extra={"security": []})
-    def get_health(request: Request) -> dict[str, Any]:
-        return {"status": "ok", **health(request)}
+    @router.get("/health/live", tags=["service"], openapi_extra={"security": []})
+    def get_live() -> dict[str, str]:
+        """The process answers."""
+        return {"status": "live"}
+
+    @router.get(
+        "/health/ready",
+        tags=["service"],
+        openapi_extra={"security": []},
+        responses={503: {"description": "Not ready: `reasons` says why"}},
+    )
+    def get_ready(request: Request) -> JSONResponse:
+        """Ready to serve: store reachable and the write path working (503 with the reasons
+        otherwise); the details include the write path's queue and each follower's lag."""
+        details = health(request)
+        reasons = details.pop("reasons", [])
+        status = "ok" if not reasons else "not_ready"
+        body = {"status": status, "reasons": reasons, **details}
+        return JSONResponse(jsonable_encoder(body), status_code=200 if not reasons else 503)
+
+    router.add_api_route(
+        "/health",
+        get_ready,
+        methods=["GET"],
+        tags=["service"],
+        openapi_extra={"security": []},
+        responses={503: {"description": "Not ready: `reasons` says why"}},
+        summary="Get Health (the same answer as /health/ready)",
+    )
 
     @router.get("/codes", tags=["service"], responses=problems(401))
     def get_codes(caller: CurrentCaller) -> dict[str, object]:

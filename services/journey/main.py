@@ -14,7 +14,7 @@ from services.common.feed import FeedItem
 from services.common.follower import FeedFollower
 from services.common.settings import Settings
 from services.common.store import store_env
-from services.common.web import common_router, create_service_app
+from services.common.web import common_router, create_service_app, store_health
 from services.journey.api import get_application, router
 from services.journey.application import JourneyApplication
 from services.journey.errors import STATUS
@@ -64,7 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = create_service_app("Journey service", DESCRIPTION, settings, STATUS)
     app.router.lifespan_context = lifespan
-    store = store_env(settings.database_url("journey"))
+    store = store_env(settings.database_url("journey"), settings.write_timeout_seconds)
     application = JourneyApplication(env=store)
     app.state.application = application
     token = settings.service_token or mint_token(
@@ -100,7 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def health(request: Request) -> dict[str, object]:
         return {
             "service": "journey",
-            "last_position": application.recorder.max_notification_id() or 0,
+            **store_health(application),
             "following": {"referral": follower.status()},
         }
 

@@ -11,7 +11,7 @@ from services.common.deps import get_access_log
 from services.common.feed import FeedItem
 from services.common.settings import Settings
 from services.common.store import store_env
-from services.common.web import common_router, create_service_app
+from services.common.web import common_router, create_service_app, store_health
 from services.referral.api import get_application, router
 from services.referral.application import ReferralApplication
 from services.referral.errors import STATUS
@@ -43,7 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     app = create_service_app("Referral service", DESCRIPTION, settings, STATUS)
-    store = store_env(settings.database_url("referral"))
+    store = store_env(settings.database_url("referral"), settings.write_timeout_seconds)
     application = ReferralApplication(env=store)
     app.state.application = application
     app.state.access_log = AccessLog(env=access_log_env(store))
@@ -51,7 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def health(request: Request) -> dict[str, object]:
         return {
             "service": "referral",
-            "last_position": application.recorder.max_notification_id() or 0,
+            **store_health(application),
         }
 
     def feed_filter(

@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 from uuid import UUID
 
 from fastapi import FastAPI, Request
+from sqlalchemy.exc import SQLAlchemyError
 
 from services.common.access import ACCESS_ERRORS, AccessLog, access_log_env, access_log_routes
 from services.common.auth import Caller, Role, mint_token
@@ -79,9 +80,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.figure_cache = FigureCache()
 
     def health(request: Request) -> dict[str, object]:
+        reasons = []
+        try:
+            with engine.connect() as connection:
+                connection.exec_driver_sql("SELECT 1")
+        except SQLAlchemyError as error:
+            reasons.append(f"read models unreachable: {error}")
         return {
             "service": "reporting",
             "following": {f: x.status() for f, x in app.state.followers.items()},
+            "reasons": reasons,
         }
 
     def is_party_to_client(request: Request, organisation: str, client_id: UUID) -> bool:

@@ -178,10 +178,10 @@ def generate(
     after = journeys.referral_feed_position()
     while True:
         page = read_feed(referrals, after, 1000)
-        if not page.items:
-            break
-        journeys.apply_referral_page(page.items)
+        journeys.apply_referral_page(page.items, page.next_after)
         after = page.next_after
+        if not page.has_more:
+            break
     for done, referral in enumerate(accepted, 1):
         episode = journeys.get_episode(Episode.create_id(referral.id))
         touched = journey_of(rng, episode, referral.decided_on, now)

@@ -48,9 +48,9 @@ class JourneyDriver:
             page = FeedPage.model_validate(
                 self.referral.get("/feed", params={"after": after}, headers=SERVICE).json()
             )
-            if not page.items:
+            self.application.apply_referral_page(page.items, page.next_after)
+            if not page.has_more:
                 return
-            self.application.apply_referral_page(page.items)
 
     def accepted_referral(
         self, handover: bool = False, referred: int = 60, accepted: int = 58, **override: Any

@@ -29,9 +29,9 @@ class ReportingDriver:
                         "/feed", params={"after": after, "limit": page_size}, headers=SERVICE
                     ).json()
                 )
-                if page.items:
-                    apply_page(self.engine, feed, self.projectors[feed], None, page.items)
-                    applied += len(page.items)
+                project = self.projectors[feed]
+                apply_page(self.engine, feed, project, None, page.items, page.next_after)
+                applied += len(page.items)
                 if not page.has_more:
                     break
         return applied

@@ -1,8 +1,13 @@
 """Pull a service's REST feed page by page; the caller applies each page exactly once.
 
 The follower holds no business rules and no position of its own that matters: `apply_page`
-must record the position in the same transaction as the changes it makes, and `position`
-reads it back from that store, so a crash or restart resumes exactly where the store says.
+receives a page's items and its `next_after`, and must record `next_after` as the position in
+the same transaction as the changes it makes; `position` reads it back from that store, so a
+crash or restart resumes exactly where the store says.
+
+The position is the page's `next_after`, never its last item's: the feed never serves internal
+records (idempotency keys, consent projections), so a page can hold few items or none, and a
+follower that moved only to its last item would stall on a run of them.
 """
 
 import logging
@@ -25,7 +30,7 @@ class FeedFollower:
         name: str,
         feed_url: str,
         token: str,
-        apply_page: Callable[[list[FeedItem]], None],
+        apply_page: Callable[[list[FeedItem], int], None],
         position: Callable[[], int],
         page_size: int = 500,
         idle_seconds: float = 0.5,
@@ -51,15 +56,16 @@ class FeedFollower:
         False if the upstream could not be read."""
         try:
             with httpx.Client(timeout=timeout) as http:
-                while self.poll_once(http):
+                while self.poll_once(http).has_more:
                     pass
         except (httpx.HTTPError, ValueError) as error:
             self.last_error = f"{type(error).__name__}: {error}"
             return False
         return True
 
-    def poll_once(self, http: httpx.Client) -> int:
-        """Fetch and apply one page; returns how many items it held."""
+    def poll_once(self, http: httpx.Client) -> FeedPage:
+        """Fetch and apply one page and return it: keep polling while its `has_more` is true,
+        even when it held no items."""
         with self._polling:
             return self._poll(http)
 
@@ -70,7 +76,7 @@ class FeedFollower:
         response.raise_for_status()
         return FeedPage.model_validate_json(response.content)
 
-    def _poll(self, http: httpx.Client) -> int:
+    def _poll(self, http: httpx.Client) -> FeedPage:
         if self.position is None:
             self.position = self._position()
         prefetched, self._prefetched = self._prefetched, None
@@ -78,24 +84,24 @@ class FeedFollower:
             page = prefetched[1].result()
         else:
             page = self._fetch(http, self.position)
-        if page.items:
-            if page.has_more:  # the upstream prepares the next page while we apply this one
-                after = page.items[-1].position
-                self._prefetched = (after, self._prefetcher.submit(self._fetch, http, after))
-            self._apply_page(page.items)
-            self.position = page.items[-1].position
+        if page.has_more:  # the upstream prepares the next page while we apply this one
+            after = page.next_after
+            self._prefetched = (after, self._prefetcher.submit(self._fetch, http, after))
+        if page.next_after > self.position:
+            self._apply_page(page.items, page.next_after)
+            self.position = page.next_after
         self.upstream_last_position = page.last_position
         self.last_contact, self.last_error = datetime.now(UTC), None
-        return len(page.items)
+        return page
 
     def run(self) -> None:
         backoff = self.idle_seconds
         with httpx.Client(timeout=10.0) as http:
             while not self._stop.is_set():
                 try:
-                    applied = self.poll_once(http)
+                    page = self.poll_once(http)
                     backoff = self.idle_seconds
-                    if applied == 0:
+                    if not page.has_more:
                         self._stop.wait(self.idle_seconds)
                 # The loop outlives any failure (feed down, store restarting): log, back off,
                 # and re-read the position from the store, which is the truth.
@@ -116,6 +122,8 @@ class FeedFollower:
             self._thread.join(timeout=15)
 
     def status(self) -> dict[str, Any]:
+        # The position is the last position scanned, internal records included, so nothing
+        # published remains unread exactly when it has reached the upstream's last position.
         behind = None
         if self.upstream_last_position is not None and self.position is not None:
             behind = max(self.upstream_last_position - self.position, 0)

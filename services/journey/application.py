@@ -52,9 +52,11 @@ class JourneyApplication(JsonApplication):
         assert isinstance(recorder, ProcessRecorder)
         return recorder.max_tracking_id(REFERRAL_FEED) or 0
 
-    def apply_referral_page(self, items: list[FeedItem]) -> None:
+    def apply_referral_page(self, items: list[FeedItem], next_after: int) -> None:
         """Open an episode per accepted referral and keep each client's consent; every change
-        is stored with its feed position in one transaction, so each item applies once."""
+        is stored with its feed position in one transaction, so each item applies once. The
+        page's `next_after` is then tracked too, so a page of events that open nothing (or of
+        none at all) still moves the position."""
         last_tracked = None
         for item in items:
             changed = self._changes_for(item)
@@ -68,14 +70,15 @@ class JourneyApplication(JsonApplication):
             else:
                 self.cache(changed)
             last_tracked = item.position
-        if items and items[-1].position != last_tracked:
-            # Remember we read past events that open nothing, so a restart need not re-read them.
+        if next_after != last_tracked:
+            # Remember we read past positions that open nothing, so a restart need not re-read
+            # them.
             recorder = self.recorder
             assert isinstance(recorder, ProcessRecorder)
             try:
-                recorder.insert_tracking(Tracking(REFERRAL_FEED, items[-1].position))
+                recorder.insert_tracking(Tracking(REFERRAL_FEED, next_after))
             except IntegrityError:
-                pass  # another follower got there first
+                pass  # already there: another follower got there first, or the page was seen
 
     def _changes_for(self, item: FeedItem) -> list[Aggregate]:
         data = item.data

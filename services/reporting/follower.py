@@ -1,9 +1,9 @@
 """Following the referral and journey feeds into the read models, exactly once.
 
 Each page is one database transaction: take the write lock on the feed's position, drop any
-items another follower already applied, project the rest, move the position, commit. A crash
-loses the whole page or nothing; a second follower started by mistake waits on the lock and
-then finds the page applied.
+items another follower already applied, project the rest, move the position to the page's
+`next_after` (even when the page held no items), commit. A crash loses the whole page or
+nothing; a second follower started by mistake waits on the lock and then finds the page applied.
 """
 
 import functools
@@ -36,22 +36,22 @@ def apply_page(
     project: Project,
     statistics: "Statistics | None",
     items: list[FeedItem],
+    next_after: int,
 ) -> None:
-    with engine.begin() as connection:
+    with db.writing(engine).begin() as connection:
         stored = connection.execute(
             select(FeedPosition.position).where(FeedPosition.feed == feed).with_for_update()
         ).scalar()
         if stored is None:  # the first page ever (a racing follower's insert fails: it retries)
             connection.execute(insert(FeedPosition).values(feed=feed, position=0))
             stored = 0
-        fresh = [item for item in items if item.position > stored]
-        if not fresh:
+        if next_after <= stored:
             return  # another follower applied this page while we fetched it
-        project(connection, fresh)
+        fresh = [item for item in items if item.position > stored]
+        if fresh:
+            project(connection, fresh)
         connection.execute(
-            update(FeedPosition)
-            .where(FeedPosition.feed == feed)
-            .values(position=fresh[-1].position)
+            update(FeedPosition).where(FeedPosition.feed == feed).values(position=next_after)
         )
     if statistics is not None:
         statistics.applied(len(fresh))

@@ -9,6 +9,7 @@ so "as known at T" is a range filter and "as at D" a date filter.
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Date,
     DateTime,
     Index,
@@ -29,7 +30,7 @@ class FeedPosition(Base):
 
     __tablename__ = "feed_positions"
     feed: Mapped[str] = mapped_column(String(32), primary_key=True)
-    position: Mapped[int] = mapped_column(Integer, nullable=False)
+    position: Mapped[int] = mapped_column(BigInteger, nullable=False)
 
 
 class ClientArea(Base):

@@ -24,12 +24,15 @@ def rebuild(settings: Settings, out: object = sys.stdout) -> dict[str, int]:
     )
     urls = {"referral": settings.referral_url, "journey": settings.journey_url}
     counts = {}
+    page_size = settings.follow_page_size
     with httpx.Client(timeout=60) as http:
-        for feed, follower in followers(engine, urls, token, 1000, 0).items():
-            started, applied = time.monotonic(), 0
+        for feed, follower in followers(engine, urls, token, page_size, 0).items():
+            started, applied, has_more = time.monotonic(), 0, True
             try:
-                while n := follower.poll_once(http):
-                    applied += n
+                # Pages of internal records hold no items: only has_more says we are done.
+                while has_more:
+                    page = follower.poll_once(http)
+                    applied, has_more = applied + len(page.items), page.has_more
                     print(
                         f"\r{feed}: {applied} events, position {follower.position} of "
                         f"{follower.upstream_last_position}",

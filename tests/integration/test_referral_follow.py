@@ -21,11 +21,11 @@ def test_a_page_applied_twice_opens_each_episode_once(journey_driver: JourneyDri
     d = journey_driver
     first = d.accepted_referral()
     second = d.accepted_referral()
-    items = page(d.referral).items
-    d.application.apply_referral_page(items)
-    d.application.apply_referral_page(items)
+    feed_page = page(d.referral)
+    d.application.apply_referral_page(feed_page.items, feed_page.next_after)
+    d.application.apply_referral_page(feed_page.items, feed_page.next_after)
     assert sorted(opened(d)) == sorted([first["id"], second["id"]])
-    assert d.application.referral_feed_position() == items[-1].position
+    assert d.application.referral_feed_position() == feed_page.next_after
 
 
 def test_events_that_open_nothing_still_move_the_position(journey_driver: JourneyDriver) -> None:
@@ -50,8 +50,8 @@ def test_events_that_open_nothing_still_move_the_position(journey_driver: Journe
         headers=H,
         json={"withdrawn_on": days_ago(1), "reason": "client_withdrew"},
     )
-    items = page(d.referral).items
-    d.application.apply_referral_page(items)
+    feed_page = page(d.referral)
+    d.application.apply_referral_page(feed_page.items, feed_page.next_after)
     assert opened(d) == []
-    assert d.application.referral_feed_position() == items[-1].position
+    assert d.application.referral_feed_position() == feed_page.next_after
     assert page(d.referral, d.application.referral_feed_position()).items == []

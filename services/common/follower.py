@@ -12,6 +12,7 @@ follower that moved only to its last item would stall on a run of them.
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -50,18 +51,38 @@ class FeedFollower:
         self._polling = threading.Lock()  # one page at a time, whoever asks
         self._prefetcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"prefetch-{name}")
         self._prefetched: tuple[int, Future[FeedPage]] | None = None
+        self._caught_up_failed_at: float | None = None
 
     def catch_up(self, timeout: float = 2.0) -> bool:
-        """Apply every page available now (for a caller that needs current upstream state);
-        False if the upstream could not be read."""
-        try:
-            with httpx.Client(timeout=timeout) as http:
-                while self.poll_once(http).has_more:
-                    pass
-        except (httpx.HTTPError, ValueError) as error:
-            self.last_error = f"{type(error).__name__}: {error}"
+        """Apply every page available now, for a caller that needs current upstream state.
+
+        Bounded: False if that is not done within `timeout` seconds in all (waiting for a page
+        another thread is applying included). After a failure, callers get False at once for
+        the next `timeout` seconds, so a slow or frozen upstream never ties up a thread pool.
+        """
+        started = time.monotonic()
+        if self._caught_up_failed_at is not None and started - self._caught_up_failed_at < timeout:
             return False
-        return True
+        deadline = started + timeout
+        if not self._polling.acquire(timeout=timeout):
+            return self._catch_up_failed("the feed is busy or frozen")
+        try:
+            with httpx.Client() as http:
+                while True:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        return self._catch_up_failed(f"not caught up within {timeout:g} s")
+                    if not self._poll(http, remaining).has_more:
+                        self._caught_up_failed_at = None
+                        return True
+        except (httpx.HTTPError, ValueError, TimeoutError) as error:
+            return self._catch_up_failed(f"{type(error).__name__}: {error}")
+        finally:
+            self._polling.release()
+
+    def _catch_up_failed(self, why: str) -> bool:
+        self.last_error, self._caught_up_failed_at = why, time.monotonic()
+        return False
 
     def poll_once(self, http: httpx.Client) -> FeedPage:
         """Fetch and apply one page and return it: keep polling while its `has_more` is true,
@@ -69,21 +90,24 @@ class FeedFollower:
         with self._polling:
             return self._poll(http)
 
-    def _fetch(self, http: httpx.Client, after: int) -> FeedPage:
+    def _fetch(self, http: httpx.Client, after: int, timeout: float = 10.0) -> FeedPage:
         response = http.get(
-            self.feed_url, params={"after": after, "limit": self.page_size}, headers=self._headers
+            self.feed_url,
+            params={"after": after, "limit": self.page_size},
+            headers=self._headers,
+            timeout=timeout,
         )
         response.raise_for_status()
         return FeedPage.model_validate_json(response.content)
 
-    def _poll(self, http: httpx.Client) -> FeedPage:
+    def _poll(self, http: httpx.Client, timeout: float = 10.0) -> FeedPage:
         if self.position is None:
             self.position = self._position()
         prefetched, self._prefetched = self._prefetched, None
         if prefetched is not None and prefetched[0] == self.position:
-            page = prefetched[1].result()
+            page = prefetched[1].result(timeout=timeout)
         else:
-            page = self._fetch(http, self.position)
+            page = self._fetch(http, self.position, timeout)
         if page.has_more:  # the upstream prepares the next page while we apply this one
             after = page.next_after
             self._prefetched = (after, self._prefetcher.submit(self._fetch, http, after))

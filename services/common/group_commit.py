@@ -115,8 +115,9 @@ class GroupCommit:
             and (self.last_success_at is None or self.last_success_at < self.last_error_at)
         )
         since = self._committing_since
-        stuck = since is not None and now - since > self.timeout
-        if stuck:
+        stuck = False
+        if since is not None and now - since > self.timeout:
+            stuck = True
             self.last_error = f"a commit has waited {now - since:.0f} s for the store"
         return {
             "working": not (failing or stuck),

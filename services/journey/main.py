@@ -80,7 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         idle_seconds=settings.follow_interval_seconds,
     )
     app.state.referral_follower = follower
-    application.consent_refresher = follower.catch_up
+    application.consent_refresher = lambda: follower.catch_up(settings.consent_timeout_seconds)
     app.state.access_log = AccessLog(env=access_log_env(store))
 
     def feed_filter(

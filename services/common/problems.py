@@ -6,8 +6,9 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 PROBLEM_TYPE_BASE = "https://treatment-journeys.example/problems/"
@@ -48,8 +49,23 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     errors = []
     for error in exc.errors():
         location = [str(part) for part in error.get("loc", ())]
-        errors.append({"field": ".".join(location), "message": error.get("msg", "invalid")})
+        errors.append(
+            {
+                "field": ".".join(location),
+                "message": error.get("msg", "invalid"),
+                "type": error.get("type", "value_error"),
+            }
+        )
     return errors
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves on the request's path (and OPTIONS, answered here)."""
+    methods = {"OPTIONS"}
+    for route in request.app.router.routes:
+        if isinstance(route, Route) and route.matches(request.scope)[0] is not Match.NONE:
+            methods |= route.methods or set()
+    return sorted(methods)
 
 
 def install_problem_handlers(
@@ -75,8 +91,14 @@ def install_problem_handlers(
             422, "validation-error", "The request is not valid", detail, errors=errors
         )
 
-    async def on_http(request: Request, exc: Exception) -> JSONResponse:
+    async def on_http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:
+            # Starlette's Allow names the methods of the first route on the path only.
+            headers = {"Allow": ", ".join(allowed_methods(request))}
+            if request.method == "OPTIONS":
+                return Response(status_code=204, headers=headers)
         titles = {404: "Not found", 405: "Method not allowed", 401: "Not authenticated"}
         title = titles.get(exc.status_code, "HTTP error")
         return problem_response(
@@ -84,7 +106,7 @@ def install_problem_handlers(
             title.lower().replace(" ", "-"),
             title,
             str(exc.detail),
-            headers=getattr(exc, "headers", None),
+            headers=headers,
         )
 
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -111,7 +133,9 @@ def install_problem_handlers(
 
 
 class RequestGuard:
-    """Pure ASGI middleware: bounded bodies (413) and JSON-only writes (415), before routing."""
+    """Pure ASGI middleware, before routing: bounded bodies (413, announced or chunked),
+    JSON-only writes (415) and UTF-8 bodies (422, as for any body that is not JSON). A write's
+    body is read here, whole, so nothing downstream ever sees part of a rejected one."""
 
     def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
         self.app, self.max_body_bytes = app, max_body_bytes
@@ -120,9 +144,13 @@ class RequestGuard:
         if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
             await self.app(scope, receive, send)
             return
-        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
+        # Header values are bytes; HTTP allows any octet in them, so latin-1 never fails.
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         length = headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > self.max_body_bytes):
+        if length is not None and not (length.isascii() and length.isdigit()):
+            await self._reject(scope, receive, send, 400, "A Content-Length must be a number.")
+            return
+        if length is not None and int(length) > self.max_body_bytes:
             await self._reject(scope, receive, send, 413)
             return
         content_type = headers.get("content-type", "").split(";")[0].strip().lower()
@@ -133,31 +161,60 @@ class RequestGuard:
         ):
             await self._reject(scope, receive, send, 415)
             return
-        received = 0
-
-        async def bounded_receive() -> Message:
-            nonlocal received
+        body = bytearray()
+        more = True
+        while more:
             message = await receive()
-            received += len(message.get("body", b""))
-            if received > self.max_body_bytes:
-                raise Problem(413, "payload-too-large", "Request body too large", self._limit())
-            return message
+            if message["type"] == "http.disconnect":
+                return
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > self.max_body_bytes:
+                await self._reject(scope, receive, send, 413)
+                return
+        try:
+            bytes(body).decode("utf-8")
+        except UnicodeDecodeError:  # 422, like any other body that is not JSON
+            await self._reject(scope, receive, send, 422, "body: not UTF-8 text")
+            return
+        await self.app(scope, _replay(bytes(body), receive), send)
 
-        await self.app(scope, bounded_receive, send)
-
-    def _limit(self) -> str:
-        return f"Request bodies are limited to {self.max_body_bytes} bytes."
-
-    async def _reject(self, scope: Scope, receive: Receive, send: Send, status: int) -> None:
+    async def _reject(
+        self, scope: Scope, receive: Receive, send: Send, status: int, detail: str = ""
+    ) -> None:
         if status == 413:
             response = problem_response(
-                413, "payload-too-large", "Request body too large", self._limit()
+                413,
+                "payload-too-large",
+                "Request body too large",
+                f"Request bodies are limited to {self.max_body_bytes} bytes.",
             )
-        else:
+        elif status == 415:
             response = problem_response(
                 415,
                 "unsupported-media-type",
                 "Unsupported media type",
                 "Send request bodies as application/json.",
             )
+        elif status == 422:
+            errors = [{"field": "body", "message": "The request body is not UTF-8 JSON."}]
+            response = problem_response(
+                422, "validation-error", "The request is not valid", detail, errors=errors
+            )
+        else:
+            response = problem_response(status, "malformed-request", "Malformed request", detail)
         await response(scope, receive, send)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """The body read by the guard, delivered once; then whatever the server says next."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay

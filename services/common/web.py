@@ -27,7 +27,15 @@ PROBLEM_SCHEMA = {
             "description": "For validation errors: which fields are wrong.",
             "items": {
                 "type": "object",
-                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+                "properties": {
+                    "field": {"type": "string"},
+                    "message": {"type": "string"},
+                    "type": {
+                        "type": "string",
+                        "description": "What is wrong: a schema constraint (e.g. missing, "
+                        "string_pattern_mismatch) or value_error, a rule beyond the schema.",
+                    },
+                },
             },
         },
     },
@@ -37,6 +45,7 @@ PROBLEM_SCHEMA = {
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses` entries declaring problem+json answers."""
     descriptions = {
+        400: "Malformed request (e.g. a Content-Length that is not a number)",
         401: "Missing, expired or forged bearer token",
         403: "The caller may not do this",
         404: "No such record (or not visible to the caller)",
@@ -44,7 +53,7 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
         412: "The record changed since the version given in If-Match",
         413: "Request body too large",
         415: "Request body is not JSON",
-        422: "The request is not valid",
+        422: "The request is not valid (including a body that is not UTF-8 JSON)",
     }
     return {
         status: {
@@ -127,7 +136,9 @@ def feed_router(
         request: Request,
         caller: CurrentCaller,
         purpose: Purpose,
-        after: Annotated[int, Query(ge=0, description="Return items after this position.")] = 0,
+        after: Annotated[
+            int, Query(ge=0, le=2**63 - 1, description="Return items after this position.")
+        ] = 0,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> FeedPage:
         """This service's events in recording order, a page at a time.

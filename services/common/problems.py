@@ -1,6 +1,7 @@
 """RFC 9457 problem+json: the only shape an error leaves our services in."""
 
 import logging
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -8,7 +9,6 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 PROBLEM_TYPE_BASE = "https://treatment-journeys.example/problems/"
@@ -59,13 +59,16 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     return errors
 
 
-def allowed_methods(request: Request) -> list[str]:
-    """Every method some route serves on the request's path (and OPTIONS, answered here)."""
-    methods = {"OPTIONS"}
-    for route in request.app.router.routes:
-        if isinstance(route, Route) and route.matches(request.scope)[0] is not Match.NONE:
-            methods |= route.methods or set()
-    return sorted(methods)
+def allowed_methods(request: Request, fallback: str) -> str:
+    """Every method the published document gives the request's path (and OPTIONS, answered
+    here); routes not in the document keep what the router said."""
+    app: FastAPI = request.app
+    path = request.url.path
+    for template, operations in app.openapi()["paths"].items():
+        pattern = re.sub(r"\\{[^}/]+\\}", "[^/]+", re.escape(template))
+        if re.fullmatch(pattern, path):
+            return ", ".join(sorted({"OPTIONS", *(m.upper() for m in operations)}))
+    return fallback
 
 
 def install_problem_handlers(
@@ -96,7 +99,7 @@ def install_problem_handlers(
         headers = getattr(exc, "headers", None)
         if exc.status_code == 405:
             # Starlette's Allow names the methods of the first route on the path only.
-            headers = {"Allow": ", ".join(allowed_methods(request))}
+            headers = {"Allow": allowed_methods(request, (headers or {}).get("Allow", ""))}
             if request.method == "OPTIONS":
                 return Response(status_code=204, headers=headers)
         titles = {404: "Not found", 405: "Method not allowed", 401: "Not authenticated"}

@@ -88,11 +88,27 @@ def create_service_app(
                 "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
             }
             schema["security"] = [{"bearer": []}]
+            drop_null_from_parameters(schema)
             app.openapi_schema = schema
         return app.openapi_schema
 
     app.openapi = openapi_with_problem  # type: ignore[method-assign]
     return app
+
+
+def drop_null_from_parameters(schema: dict[str, Any]) -> None:
+    """A query or header parameter is present or absent, never null: `X | None` in a route
+    publishes as X (pydantic would offer a null branch that a client could only send as the
+    text "null")."""
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                spec = parameter["schema"]
+                branches = spec.get("anyOf", [])
+                rest = [b for b in branches if b != {"type": "null"}]
+                if len(rest) == 1 and len(branches) == 2:
+                    del spec["anyOf"]
+                    spec.update(rest[0])
 
 
 FeedFilter = Callable[[Request, Caller, SharingPurpose], Callable[[FeedItem], bool]]

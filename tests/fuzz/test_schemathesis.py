@@ -11,7 +11,6 @@ Two expectations are widened, each because no schema can say it:
   `rules_beyond_the_schema` below then fails any 422 that a schema constraint explains.
 """
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,6 +20,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 
 from services.common.auth import Role
+from services.common.export_openapi import OPENAPI_DIR, render
 from tests.builders import client_body, days_ago, referral_body
 from tests.support import ServiceProcess, auth, wait_until
 
@@ -87,41 +87,32 @@ def seeded(system: dict[str, ServiceProcess]) -> dict[str, str]:
     }
 
 
-def load(system: dict[str, ServiceProcess], seeded: dict[str, str], name: str) -> Any:
-    config = schemathesis.Config.from_dict(
-        {
-            "headers": auth("ORG1", Role.PROVIDER),
-            "parameters": seeded,
-            "checks": {"positive_data_acceptance": {"expected-statuses": POSITIVE}},
-        }
-    )
-    url = system[name].url
-    return schemathesis.openapi.from_url(f"{url}/openapi.json", config=config).configure(
-        base_url=url
-    )
-
-
 POSITIVE = ["2xx", "3xx", "401", "403", "404", "409", "412", "422", "429"]
+CONFIG = {"checks": {"positive_data_acceptance": {"expected-statuses": POSITIVE}}}
+
+
+def load(name: str) -> Any:
+    """The committed document: loaded at import (Schemathesis's lazy `from_fixture` loader does
+    not run under pytest 9), and checked equal to what the live service serves below."""
+    config = schemathesis.Config.from_dict(CONFIG)
+    return schemathesis.openapi.from_path(OPENAPI_DIR / f"{name}.openapi.json", config=config)
+
+
+SCHEMAS = {name: load(name) for name in ("referral", "journey", "reporting")}
+referral, journey, reporting = SCHEMAS.values()
 
 
 @pytest.fixture(scope="module")
-def referral_schema(system: dict[str, ServiceProcess], seeded: dict[str, str]) -> Any:
-    return load(system, seeded, "referral")
+def live(system: dict[str, ServiceProcess], seeded: dict[str, str]) -> dict[str, str]:
+    """Base URL of each service, once it serves the committed document; the seeded ids are
+    given to every operation's path parameters."""
+    for name, schema in SCHEMAS.items():
+        served = httpx.get(f"{system[name].url}/openapi.json").json()
+        assert render(served) == (OPENAPI_DIR / f"{name}.openapi.json").read_text()
+        schema.config.parameters.update(seeded)
+    return {name: process.url for name, process in system.items()}
 
 
-@pytest.fixture(scope="module")
-def journey_schema(system: dict[str, ServiceProcess], seeded: dict[str, str]) -> Any:
-    return load(system, seeded, "journey")
-
-
-@pytest.fixture(scope="module")
-def reporting_schema(system: dict[str, ServiceProcess], seeded: dict[str, str]) -> Any:
-    return load(system, seeded, "reporting")
-
-
-referral = schemathesis.pytest.from_fixture("referral_schema")
-journey = schemathesis.pytest.from_fixture("journey_schema")
-reporting = schemathesis.pytest.from_fixture("reporting_schema")
 FUZZ = settings(
     max_examples=EXAMPLES,
     deadline=None,
@@ -130,25 +121,28 @@ FUZZ = settings(
 )
 
 
-def call(case: schemathesis.Case) -> None:
-    started = time.monotonic()
-    case.call_and_validate(additional_checks=[rules_beyond_the_schema], timeout=30)
-    assert time.monotonic() - started < 30
+def call(case: schemathesis.Case, base_url: str) -> None:
+    case.call_and_validate(
+        base_url=base_url,
+        headers=auth("ORG1", Role.PROVIDER),
+        additional_checks=[rules_beyond_the_schema],
+        timeout=30,
+    )
 
 
 @referral.parametrize()
 @FUZZ
-def test_referral_service(case: schemathesis.Case) -> None:
-    call(case)
+def test_referral_service(case: schemathesis.Case, live: dict[str, str]) -> None:
+    call(case, live["referral"])
 
 
 @journey.parametrize()
 @FUZZ
-def test_journey_service(case: schemathesis.Case) -> None:
-    call(case)
+def test_journey_service(case: schemathesis.Case, live: dict[str, str]) -> None:
+    call(case, live["journey"])
 
 
 @reporting.parametrize()
 @FUZZ
-def test_reporting_service(case: schemathesis.Case) -> None:
-    call(case)
+def test_reporting_service(case: schemathesis.Case, live: dict[str, str]) -> None:
+    call(case, live["reporting"])

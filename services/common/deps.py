@@ -23,5 +23,5 @@ def recorded_by(caller: Caller) -> dict[str, str]:
 Log = Annotated[AccessLog, Depends(get_access_log)]
 IfMatch = Annotated[int | None, Depends(expected_version)]
 Key = Annotated[Receipt | None, Depends(receipt)]
-WRITE_PROBLEMS = problems(401, 403, 404, 409, 412, 413, 415, 422)
+WRITE_PROBLEMS = problems(400, 401, 403, 404, 409, 412, 413, 415, 422)
 READ_PROBLEMS = problems(401, 403, 404, 422)

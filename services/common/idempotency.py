@@ -70,7 +70,8 @@ async def receipt(
         str | None,
         Header(
             alias="Idempotency-Key",
-            max_length=255,
+            # Printable ASCII, no white space at either end (HTTP would strip it).
+            pattern=r"^[!-~]([ -~]{0,253}[!-~])?$",
             description="Retry-safe writes: the same key and body returns the first "
             "response and records nothing more; a different body is 422.",
         ),
@@ -107,6 +108,7 @@ def check_replay(record: IdempotencyRecord | None, receipt: Receipt) -> Idempote
             "idempotency-key-reused",
             "Idempotency-Key reused",
             "This Idempotency-Key was used for a different request; use a new key.",
+            rule="idempotency-key-reused",
         )
     return record
 

@@ -1,13 +1,14 @@
 """RFC 9457 problem+json: the only shape an error leaves our services in."""
 
 import logging
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from eventsourcing.persistence import IntegrityError, PersistenceError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import OperationalError as SQLOperationalError
 from sqlalchemy.exc import TimeoutError as SQLPoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -53,8 +54,26 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     errors = []
     for error in exc.errors():
         location = [str(part) for part in error.get("loc", ())]
-        errors.append({"field": ".".join(location), "message": error.get("msg", "invalid")})
+        errors.append(
+            {
+                "field": ".".join(location),
+                "message": error.get("msg", "invalid"),
+                "type": error.get("type", "value_error"),
+            }
+        )
     return errors
+
+
+def allowed_methods(request: Request, fallback: str) -> str:
+    """Every method the published document gives the request's path (and OPTIONS, answered
+    here); routes not in the document keep what the router said."""
+    app: FastAPI = request.app
+    path = request.url.path
+    for template, operations in app.openapi()["paths"].items():
+        pattern = re.sub(r"\\{[^}/]+\\}", "[^/]+", re.escape(template))
+        if re.fullmatch(pattern, path):
+            return ", ".join(sorted({"OPTIONS", *(m.upper() for m in operations)}))
+    return fallback
 
 
 def install_problem_handlers(
@@ -80,8 +99,14 @@ def install_problem_handlers(
             422, "validation-error", "The request is not valid", detail, errors=errors
         )
 
-    async def on_http(request: Request, exc: Exception) -> JSONResponse:
+    async def on_http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:
+            # Starlette's Allow names the methods of the first route on the path only.
+            headers = {"Allow": allowed_methods(request, (headers or {}).get("Allow", ""))}
+            if request.method == "OPTIONS":
+                return Response(status_code=204, headers=headers)
         titles = {404: "Not found", 405: "Method not allowed", 401: "Not authenticated"}
         title = titles.get(exc.status_code, "HTTP error")
         return problem_response(
@@ -89,7 +114,7 @@ def install_problem_handlers(
             title.lower().replace(" ", "-"),
             title,
             str(exc.detail),
-            headers=getattr(exc, "headers", None),
+            headers=headers,
         )
 
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -157,7 +182,9 @@ def _title(exc: Exception) -> str:
 
 
 class RequestGuard:
-    """Pure ASGI middleware: bounded bodies (413) and JSON-only writes (415), before routing."""
+    """Pure ASGI middleware, before routing: bounded bodies (413, announced or chunked),
+    JSON-only writes (415) and UTF-8 bodies (422, as for any body that is not JSON). A write's
+    body is read here, whole, so nothing downstream ever sees part of a rejected one."""
 
     def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
         self.app, self.max_body_bytes = app, max_body_bytes
@@ -166,9 +193,13 @@ class RequestGuard:
         if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
             await self.app(scope, receive, send)
             return
-        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
+        # Header values are bytes; HTTP allows any octet in them, so latin-1 never fails.
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         length = headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > self.max_body_bytes):
+        if length is not None and not (length.isascii() and length.isdigit()):
+            await self._reject(scope, receive, send, 400, "A Content-Length must be a number.")
+            return
+        if length is not None and int(length) > self.max_body_bytes:
             await self._reject(scope, receive, send, 413)
             return
         content_type = headers.get("content-type", "").split(";")[0].strip().lower()
@@ -179,31 +210,60 @@ class RequestGuard:
         ):
             await self._reject(scope, receive, send, 415)
             return
-        received = 0
-
-        async def bounded_receive() -> Message:
-            nonlocal received
+        body = bytearray()
+        more = True
+        while more:
             message = await receive()
-            received += len(message.get("body", b""))
-            if received > self.max_body_bytes:
-                raise Problem(413, "payload-too-large", "Request body too large", self._limit())
-            return message
+            if message["type"] == "http.disconnect":
+                return
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > self.max_body_bytes:
+                await self._reject(scope, receive, send, 413)
+                return
+        try:
+            bytes(body).decode("utf-8")
+        except UnicodeDecodeError:  # 422, like any other body that is not JSON
+            await self._reject(scope, receive, send, 422, "body: not UTF-8 text")
+            return
+        await self.app(scope, _replay(bytes(body), receive), send)
 
-        await self.app(scope, bounded_receive, send)
-
-    def _limit(self) -> str:
-        return f"Request bodies are limited to {self.max_body_bytes} bytes."
-
-    async def _reject(self, scope: Scope, receive: Receive, send: Send, status: int) -> None:
+    async def _reject(
+        self, scope: Scope, receive: Receive, send: Send, status: int, detail: str = ""
+    ) -> None:
         if status == 413:
             response = problem_response(
-                413, "payload-too-large", "Request body too large", self._limit()
+                413,
+                "payload-too-large",
+                "Request body too large",
+                f"Request bodies are limited to {self.max_body_bytes} bytes.",
             )
-        else:
+        elif status == 415:
             response = problem_response(
                 415,
                 "unsupported-media-type",
                 "Unsupported media type",
                 "Send request bodies as application/json.",
             )
+        elif status == 422:
+            errors = [{"field": "body", "message": "The request body is not UTF-8 JSON."}]
+            response = problem_response(
+                422, "validation-error", "The request is not valid", detail, errors=errors
+            )
+        else:
+            response = problem_response(status, "malformed-request", "Malformed request", detail)
         await response(scope, receive, send)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """The body read by the guard, delivered once; then whatever the server says next."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay

@@ -31,7 +31,15 @@ PROBLEM_SCHEMA = {
             "description": "For validation errors: which fields are wrong.",
             "items": {
                 "type": "object",
-                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+                "properties": {
+                    "field": {"type": "string"},
+                    "message": {"type": "string"},
+                    "type": {
+                        "type": "string",
+                        "description": "What is wrong: a schema constraint (e.g. missing, "
+                        "string_pattern_mismatch) or value_error, a rule beyond the schema.",
+                    },
+                },
             },
         },
     },
@@ -41,6 +49,7 @@ PROBLEM_SCHEMA = {
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses` entries declaring problem+json answers."""
     descriptions = {
+        400: "Malformed request (e.g. a Content-Length that is not a number)",
         401: "Missing, expired or forged bearer token",
         403: "The caller may not do this",
         404: "No such record (or not visible to the caller)",
@@ -48,7 +57,7 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
         412: "The record changed since the version given in If-Match",
         413: "Request body too large",
         415: "Request body is not JSON",
-        422: "The request is not valid",
+        422: "The request is not valid (including a body that is not UTF-8 JSON)",
         503: "A store or upstream fault; Retry-After says when to try again",
     }
     return {
@@ -87,6 +96,7 @@ def create_service_app(
             for path_item in schema.get("paths", {}).values():
                 for operation in path_item.values():
                     operation.setdefault("responses", {})["503"] = problems(503)[503]
+            drop_null_from_parameters(schema)
             app.openapi_schema = schema
         return app.openapi_schema
 
@@ -106,6 +116,21 @@ def store_health(application: JsonApplication) -> dict[str, Any]:
     if not write_path["working"]:
         reasons.append(f"write path failing: {write_path['last_error']}")
     return {"last_position": last_position, "write_path": write_path, "reasons": reasons}
+
+
+def drop_null_from_parameters(schema: dict[str, Any]) -> None:
+    """A query or header parameter is present or absent, never null: `X | None` in a route
+    publishes as X (pydantic would offer a null branch that a client could only send as the
+    text "null")."""
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                spec = parameter["schema"]
+                branches = spec.get("anyOf", [])
+                rest = [b for b in branches if b != {"type": "null"}]
+                if len(rest) == 1 and len(branches) == 2:
+                    del spec["anyOf"]
+                    spec.update(rest[0])
 
 
 FeedFilter = Callable[[Request, Caller, SharingPurpose], Callable[[FeedItem], bool]]
@@ -178,7 +203,9 @@ def feed_router(
         request: Request,
         caller: CurrentCaller,
         purpose: Purpose,
-        after: Annotated[int, Query(ge=0, description="Return items after this position.")] = 0,
+        after: Annotated[
+            int, Query(ge=0, le=2**63 - 1, description="Return items after this position.")
+        ] = 0,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> FeedPage:
         """This service's events in recording order, a page at a time.

@@ -330,6 +330,7 @@ def correct(
             "The request is not valid",
             str(error),
             errors=replacement_errors(error),
+            rule="replacement-invalid",  # its body depends on the event replaced
         ) from None
     corrected, headers = keyed_write(
         app,
@@ -351,7 +352,11 @@ def correct(
 
 def replacement_errors(error: ValidationError) -> list[dict[str, Any]]:
     return [
-        {"field": ".".join(["body", "replacement", *map(str, e["loc"])]), "message": e["msg"]}
+        {
+            "field": ".".join(["body", "replacement", *map(str, e["loc"])]),
+            "message": e["msg"],
+            "type": e["type"],
+        }
         for e in error.errors()
     ]
 

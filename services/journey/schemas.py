@@ -26,13 +26,13 @@ from services.common.codes import (
     Urgency,
 )
 from services.common.feed import RecordedBy, plain
-from services.common.schemas import LongText, ShortText, StrictIn, UserName
+from services.common.schemas import Day, LongText, ShortText, StrictIn, UserName
 
 MAX_GOALS = 20
 
 
 class EventIn(StrictIn):
-    on: date = Field(
+    on: Day = Field(
         description="The business date: when it happened (not in the future, "
         "not before the referral date)."
     )
@@ -81,7 +81,7 @@ class PlanIn(EventIn):
 class InitialCarePlanIn(PlanIn):
     """An initial care plan after triage: immediate needs, Tier 2 level (§4.3)."""
 
-    next_review_on: date | None = None
+    next_review_on: Day | None = None
 
     @model_validator(mode="after")
     def review_after_agreement(self) -> Self:
@@ -92,7 +92,7 @@ class InitialCarePlanIn(PlanIn):
 class CarePlanIn(PlanIn):
     """Goals across the four domains, each with who is responsible (§5.3.2)."""
 
-    next_review_on: date
+    next_review_on: Day
 
     @model_validator(mode="after")
     def review_after_agreement(self) -> Self:
@@ -123,7 +123,7 @@ class GoalProgressIn(StrictIn):
 class ReviewIn(EventIn):
     progress: list[GoalProgressIn] = Field(min_length=1, max_length=MAX_GOALS)
     revised_goals: list[GoalIn] | None = Field(None, max_length=MAX_GOALS)
-    next_review_on: date
+    next_review_on: Day
 
     @model_validator(mode="after")
     def review_after_review(self) -> Self:

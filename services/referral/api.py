@@ -5,7 +5,6 @@ organisation is party to; commissioners see no personal data. Every read of pers
 audited; every write honours Idempotency-Key and If-Match.
 """
 
-from datetime import date
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -22,7 +21,7 @@ from services.common.deps import (
 )
 from services.common.idempotency import keyed_write
 from services.common.problems import Problem
-from services.common.schemas import OrganisationCode
+from services.common.schemas import Day, OrganisationCode
 from services.common.versions import set_etag
 from services.common.web import problems
 from services.referral.application import ReferralApplication
@@ -82,7 +81,7 @@ def answer_referral(referral: Referral, response: Response) -> ReferralOut:
     status_code=201,
     response_model=ClientOut,
     tags=["clients"],
-    responses=problems(401, 403, 413, 415, 422),
+    responses=problems(400, 401, 403, 413, 415, 422),
 )
 def register_client(
     body: ClientIn, app: App, caller: Staff, key: Key, response: Response
@@ -117,7 +116,7 @@ def read_client(
     status_code=201,
     response_model=ReferralOut,
     tags=["referrals"],
-    responses=problems(401, 403, 413, 415, 422),
+    responses=problems(400, 401, 403, 413, 415, 422),
 )
 def make_referral(
     body: ReferralIn, app: App, caller: Staff, key: Key, response: Response
@@ -172,8 +171,8 @@ def list_referrals(
     purpose: Purpose,
     receiving_organisation: OrganisationCode | None = None,
     status: ReferralStatus | None = None,
-    referred_from: Annotated[date | None, Query(description="Referral date on or after")] = None,
-    referred_to: Annotated[date | None, Query(description="Referral date on or before")] = None,
+    referred_from: Annotated[Day | None, Query(description="Referral date on or after")] = None,
+    referred_to: Annotated[Day | None, Query(description="Referral date on or before")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[ReferralOut]:

@@ -75,8 +75,9 @@ class ReferralStatus(Enum):
 
 
 def nhs_number_is_valid(nhs_number: str) -> bool:
-    """Ten digits whose last is the modulus-11 check digit of the first nine."""
-    if not re.fullmatch(r"\d{10}", nhs_number):
+    """Ten ASCII digits, not all the same, whose last is the modulus-11 check digit of the
+    first nine (a number of one repeated digit passes the check but is never issued)."""
+    if not re.fullmatch(r"[0-9]{10}", nhs_number) or len(set(nhs_number)) == 1:
         return False
     total = sum(
         int(digit) * weight for digit, weight in zip(nhs_number[:9], range(10, 1, -1), strict=True)

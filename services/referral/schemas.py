@@ -4,7 +4,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, Self
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, model_validator
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints, model_validator
 
 from services.common.clock import today
 from services.common.codes import (
@@ -20,7 +20,14 @@ from services.common.codes import (
     SharingPurpose,
     WithdrawalReason,
 )
-from services.common.schemas import LongText, OrganisationCode, ShortText, StrictIn, UserName
+from services.common.schemas import (
+    Day,
+    LongText,
+    OrganisationCode,
+    ShortText,
+    StrictIn,
+    UserName,
+)
 from services.referral.domain import (
     ReferralStatus,
     date_of_birth_problem,
@@ -29,21 +36,19 @@ from services.referral.domain import (
 )
 
 
-def _compact_upper(value: Any) -> Any:
-    return value.replace(" ", "").upper() if isinstance(value, str) else value
-
-
 def _nhs_number(value: str) -> str:
-    if not nhs_number_is_valid(value):
+    compact = value.replace(" ", "")
+    if not nhs_number_is_valid(compact):
         raise ValueError("not a valid NHS number (10 digits with a modulus-11 check digit)")
-    return value
+    return compact
 
 
 def _postcode_district(value: str) -> str:
-    problem = postcode_district_problem(value)
+    upper = value.upper()
+    problem = postcode_district_problem(upper)
     if problem:
         raise ValueError(problem)
-    return value
+    return upper
 
 
 def _date_of_birth(value: date) -> date:
@@ -54,12 +59,16 @@ def _date_of_birth(value: date) -> date:
 
 
 NhsNumber = Annotated[
-    str, BeforeValidator(_compact_upper), Field(max_length=12), AfterValidator(_nhs_number)
+    str,
+    StringConstraints(pattern=r"^[0-9]{3} ?[0-9]{3} ?[0-9]{4}$"),
+    AfterValidator(_nhs_number),
 ]
 PostcodeDistrict = Annotated[
-    str, BeforeValidator(_compact_upper), Field(max_length=8), AfterValidator(_postcode_district)
+    str,
+    StringConstraints(pattern=r"^[A-Za-z]{1,2}[0-9][A-Za-z0-9]?$"),
+    AfterValidator(_postcode_district),
 ]
-DateOfBirth = Annotated[date, AfterValidator(_date_of_birth)]
+DateOfBirth = Annotated[Day, AfterValidator(_date_of_birth)]
 
 
 class ClientIn(StrictIn):
@@ -88,7 +97,7 @@ class ClientOut(BaseModel):
 class ConsentIn(StrictIn):
     """The client's consent to share: with which organisations, for which purposes."""
 
-    given_on: date
+    given_on: Day
     share_with: list[OrganisationCode] = Field(min_length=1, max_length=50)
     purposes: list[SharingPurpose] = Field(min_length=1, max_length=len(SharingPurpose))
 
@@ -106,7 +115,7 @@ class HandoverIn(StrictIn):
     """The DIR summary a handover carries so the receiver need not re-assess (§5.3.6)."""
 
     kind: HandoverKind
-    assessed_on: date
+    assessed_on: Day
     assessment_outcome: AssessmentOutcome
     needs: dict[NeedDomain, LongText] = Field(
         default_factory=dict, description="Needs found, by domain of §4.4."
@@ -114,7 +123,7 @@ class HandoverIn(StrictIn):
     risks: dict[RiskArea, RiskLevel] = Field(
         description="A level for each of the five risk areas of §4.5."
     )
-    release_date: date | None = Field(
+    release_date: Day | None = Field(
         None, description="Required for carat_to_cjit: the client's release from prison."
     )
 
@@ -145,7 +154,7 @@ class ReferralIn(StrictIn):
     source: ReferralSource
     referring_organisation: OrganisationCode | None = None
     receiving_organisation: OrganisationCode
-    referral_date: date
+    referral_date: Day
     priority_flags: list[PriorityFlag] = Field(default_factory=list, max_length=len(PriorityFlag))
     consent: ConsentIn | None = None
     handover: HandoverIn | None = Field(
@@ -199,7 +208,7 @@ class ReferralOut(BaseModel):
 
 
 class AcceptIn(StrictIn):
-    accepted_on: date = Field(description="Taken onto caseload on; not before the referral date.")
+    accepted_on: Day = Field(description="Taken onto caseload on; not before the referral date.")
     keyworker: UserName | None = None
 
     def details(self) -> dict[str, Any]:
@@ -207,7 +216,7 @@ class AcceptIn(StrictIn):
 
 
 class DeclineIn(StrictIn):
-    declined_on: date
+    declined_on: Day
     reason: DeclineReason
 
     def details(self) -> dict[str, Any]:
@@ -215,7 +224,7 @@ class DeclineIn(StrictIn):
 
 
 class WithdrawIn(StrictIn):
-    withdrawn_on: date
+    withdrawn_on: Day
     reason: WithdrawalReason
 
     def details(self) -> dict[str, Any]:
@@ -223,7 +232,7 @@ class WithdrawIn(StrictIn):
 
 
 class ConsentWithdrawIn(StrictIn):
-    withdrawn_on: date
+    withdrawn_on: Day
 
     def details(self) -> dict[str, Any]:
         return {"on": self.withdrawn_on}

@@ -16,7 +16,7 @@ from services.common.auth import Caller, CurrentCaller, Role
 from services.common.clock import today
 from services.common.errors import ForbiddenError
 from services.common.problems import Problem
-from services.common.schemas import OrganisationCode
+from services.common.schemas import Day, Moment, OrganisationCode
 from services.common.web import problems
 from services.reporting import queries
 from services.reporting.follower import FEEDS, stored_position
@@ -25,9 +25,9 @@ from services.reporting.views import EpisodeView
 
 router = APIRouter()
 READ_PROBLEMS = problems(401, 403, 422)
-AsAt = Annotated[date | None, Query(description="Business date: only events on or before it.")]
+AsAt = Annotated[Day | None, Query(description="Business date: only events on or before it.")]
 KnownAt = Annotated[
-    datetime | None,
+    Moment | None,
     Query(
         description="Recording time (ISO 8601, with offset): only what was recorded by then, "
         "corrections included. Reproduces a figure published at that time."
@@ -148,8 +148,8 @@ def read_kpis(
     request: Request,
     response: Response,
     caller: CurrentCaller,
-    period_start: date,
-    period_end: date,
+    period_start: Day,
+    period_end: Day,
     organisation: OrganisationCode | None = None,
     area: Annotated[
         str | None,
@@ -171,7 +171,13 @@ def read_kpis(
     each has changed since (late entries and corrections). `ETag`/`If-None-Match` give 304
     when nothing has changed; `feeds` says how far behind the feeds the figures are."""
     if period_end < period_start:
-        raise Problem(422, "invalid-period", "Invalid period", "period_end is before period_start.")
+        raise Problem(
+            422,
+            "invalid-period",
+            "Invalid period",
+            "period_end is before period_start.",
+            rule="invalid-period",
+        )
     commissioner = caller.role is Role.COMMISSIONER
     if not commissioner:
         require_role(caller, READERS, "read KPIs")

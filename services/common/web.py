@@ -1,6 +1,9 @@
 """What every service's FastAPI app has: problem+json, request limits, auth, /health, /codes."""
 
+import math
+import os
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated, Any
 
 from eventsourcing.application import Application
@@ -75,6 +78,11 @@ def create_service_app(
     settings: Settings,
     domain_errors: Mapping[type[Exception], tuple[int, str]],
 ) -> FastAPI:
+    # Every PostgreSQL session of this process waits at most this long for a lock (libpq reads
+    # PGOPTIONS when it connects): a table lock held elsewhere fails a statement, answered 503,
+    # instead of hanging it. The event store's inserts set their own, equal, bound.
+    lock_timeout = max(1, math.ceil(settings.write_timeout_seconds))
+    os.environ.setdefault("PGOPTIONS", f"-c lock_timeout={lock_timeout}s")
     app = FastAPI(title=title, description=description, version="1.0.0")
     app.state.settings = settings
     app.state.auth_secret = auth_secret(settings)
@@ -104,14 +112,23 @@ def create_service_app(
     return app
 
 
+# Health probes ask the store from here, so a store that does not answer (a table lock held
+# by another session) makes the probe say so within its bound instead of hanging it.
+_probes = ThreadPoolExecutor(max_workers=2, thread_name_prefix="health-probe")
+PROBE_TIMEOUT_SECONDS = 2.0
+
+
 def store_health(application: JsonApplication) -> dict[str, Any]:
     """The event store's part of readiness: reachable, and its write path working."""
     reasons = []
+    last_position: int | None = None
     try:
-        last_position: int | None = application.recorder.max_notification_id() or 0
+        probe = _probes.submit(application.recorder.max_notification_id)
+        last_position = probe.result(timeout=PROBE_TIMEOUT_SECONDS) or 0
     except PersistenceError as error:
-        last_position = None
         reasons.append(f"event store unreachable: {error}")
+    except TimeoutError:
+        reasons.append(f"event store did not answer within {PROBE_TIMEOUT_SECONDS:g} s")
     write_path = application.group_commit.status()
     if not write_path["working"]:
         reasons.append(f"write path failing: {write_path['last_error']}")

@@ -173,7 +173,7 @@ def test_a_full_disk_answers_503_and_writes_resume_when_space_returns(tmp_path: 
 
 
 @contextmanager
-def table_lock(database_url: str, table_suffix: str = "_events") -> Iterator[None]:
+def table_lock(database_url: str, mode: str, table_suffix: str = "_events") -> Iterator[None]:
     """Another session holds LOCK TABLE on the service's events table."""
     with psycopg.connect(database_url) as conn:
         table = conn.execute(
@@ -182,18 +182,19 @@ def table_lock(database_url: str, table_suffix: str = "_events") -> Iterator[Non
             (f"%{table_suffix}",),
         ).fetchone()
         assert table is not None
-        conn.execute(f'LOCK TABLE "{table[0]}" IN EXCLUSIVE MODE')
+        conn.execute(f'LOCK TABLE "{table[0]}" IN {mode} MODE')
         yield
         conn.rollback()
 
 
-def test_a_postgres_table_lock_answers_503_and_writes_resume(tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", ["EXCLUSIVE", "ACCESS EXCLUSIVE"])
+def test_a_postgres_table_lock_answers_503_and_writes_resume(tmp_path: Path, mode: str) -> None:
     with (
         postgres_database() as url,
         running(referral_service(tmp_path, url)) as service,
     ):
         answers = [register(service.url)]
-        with table_lock(url):
+        with table_lock(url, mode):
             answers += register_concurrently(service.url, 8)
             assert_not_ready(service.url, "write path failing")
         for answer in answers:

@@ -10,6 +10,7 @@ restart; and a write whose COMMIT answer was lost is reported as saved, never as
 import resource
 import sqlite3
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -58,7 +59,9 @@ def register_once_the_fault_clears(url: str, timeout: float = 20) -> httpx.Respo
         assert_fault_answer(answer)
         return answer if answer.status_code == 201 else None
 
+    started = time.monotonic()
     answer: httpx.Response = wait_until(attempt, timeout=timeout)
+    print(f"\n  writes succeed again {time.monotonic() - started:.2f} s after the fault cleared")
     return answer
 
 
@@ -105,6 +108,13 @@ def assert_nothing_lost(url: str, answers: list[httpx.Response]) -> None:
     assert acknowledged <= set(stored)
     unknown = [a for a in answers if a.status_code == 503 and "outcome-unknown" in a.text]
     assert len(set(stored) - acknowledged) <= len(unknown)
+    slowest = max(a.elapsed.total_seconds() for a in answers)
+    print(  # the figures of a run, for `pytest tests/faults -s`
+        f"\n  requests {len(answers)}, acknowledged {len(acknowledged)}, "
+        f"503 {sum(a.status_code == 503 for a in answers)} (outcome unknown {len(unknown)}), "
+        f"stored {len(stored)}, duplicates {len(stored) - len(set(stored))}, "
+        f"slowest answer {slowest:.2f} s"
+    )
 
 
 def assert_not_ready(url: str, reason: str) -> None:

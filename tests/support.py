@@ -4,6 +4,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -117,3 +118,21 @@ class ServiceProcess:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+
+
+def send_together(send: Callable[[], httpx.Response], count: int) -> list[httpx.Response]:
+    """Send `count` requests at once, each from its own thread; their answers."""
+    responses: list[httpx.Response] = []
+    lock = threading.Lock()
+
+    def one() -> None:
+        response = send()
+        with lock:
+            responses.append(response)
+
+    threads = [threading.Thread(target=one) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return responses

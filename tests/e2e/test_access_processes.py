@@ -1,6 +1,5 @@
 """Consent and idempotency across real referral and journey processes."""
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,7 +10,7 @@ import pytest
 from services.common.auth import Role
 from tests.builders import client_body, days_ago, handover_body, referral_body
 from tests.journey_driver import RISKS
-from tests.support import ServiceProcess, auth, wait_until
+from tests.support import ServiceProcess, auth, send_together, wait_until
 
 pytestmark = pytest.mark.e2e
 CARAT, CJIT, TIER3 = auth("HMP1", Role.CARAT), auth("CJIT1", Role.CJIT), auth("T3", Role.PROVIDER)
@@ -121,23 +120,6 @@ def test_cjit_sees_the_tier3_part_only_while_consent_stands(
     assert organisations == {"CJIT1"} and direct == 404 and tier3_episode not in feed
     own = journey.get(f"/episodes/{tier3_episode}", headers=TIER3)
     assert own.status_code == 200 and own.json()["triaged_on"] == days_ago(37)
-
-
-def send_together(send: Any, count: int) -> list[httpx.Response]:
-    responses: list[httpx.Response] = []
-    lock = threading.Lock()
-
-    def one() -> None:
-        response = send()
-        with lock:
-            responses.append(response)
-
-    threads = [threading.Thread(target=one) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return responses
 
 
 def test_same_idempotency_key_and_body_records_once_and_answers_alike(

@@ -9,7 +9,6 @@ restart; and a write whose COMMIT answer was lost is reported as saved, never as
 
 import resource
 import sqlite3
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -24,7 +23,7 @@ import pytest
 from services.common.auth import Role
 from tests.builders import client_body
 from tests.faults.pg_proxy import CommitAnswerDropper
-from tests.support import ServiceProcess, auth, postgres_database, wait_until
+from tests.support import ServiceProcess, auth, postgres_database, send_together, wait_until
 
 pytestmark = pytest.mark.e2e
 H = auth("ORG1")
@@ -66,17 +65,7 @@ def register_once_the_fault_clears(url: str, timeout: float = 20) -> httpx.Respo
 
 
 def register_concurrently(url: str, writers: int) -> list[httpx.Response]:
-    answers: list[httpx.Response] = []
-
-    def write() -> None:
-        answers.append(register(url))
-
-    threads = [threading.Thread(target=write) for _ in range(writers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return answers
+    return send_together(lambda: register(url), writers)
 
 
 def registered_ids(url: str) -> list[str]:

@@ -48,7 +48,6 @@ def referral_body(client_id: str, **override: Any) -> dict[str, Any]:
     body = {
         "client_id": client_id,
         "source": "gp",
-        "referring_organisation": "GP01",
         "receiving_organisation": "ORG1",
         "referral_date": days_ago(30),
         "priority_flags": ["injecting"],

@@ -20,7 +20,6 @@ from services.common.store import JsonApplication
 
 STAFF = frozenset({Role.PROVIDER, Role.CJIT, Role.CARAT})
 READERS = STAFF | {Role.ADMINISTRATOR}
-DEFAULT_PURPOSE = SharingPurpose.CARE_COORDINATION
 
 
 ACCESS_ERRORS: dict[type[Exception], tuple[int, str]] = {
@@ -53,17 +52,17 @@ def stated_purpose(
         Header(
             alias="Purpose",
             description="Why you read this (a sharing purpose from GET /codes); it is audited "
-            "and must be covered by the client's consent to see other organisations' parts. "
-            "Default: care_coordination.",
+            "and must be covered by a consent held by another organisation to see its part. "
+            "Absent: audited as not stated, and only your own organisation's part is shown.",
         ),
     ] = None,
-) -> SharingPurpose:
-    return DEFAULT_PURPOSE if purpose is None else purpose
+) -> SharingPurpose | None:
+    return purpose
 
 
 Staff = Annotated[Caller, Depends(staff)]
 Reader = Annotated[Caller, Depends(reader)]
-Purpose = Annotated[SharingPurpose, Depends(stated_purpose)]
+Purpose = Annotated[SharingPurpose | None, Depends(stated_purpose)]
 
 
 class AccessEvent(Aggregate):
@@ -78,7 +77,7 @@ class AccessEvent(Aggregate):
         what: str,
         record_id: str,
         client_id: UUID | None,
-        purpose: SharingPurpose,
+        purpose: SharingPurpose | None,
         outcome: str,
     ) -> None:
         self.at = self.created_on
@@ -102,7 +101,7 @@ class AccessLog(JsonApplication):
         what: str,
         record_id: str,
         client_id: UUID | None,
-        purpose: SharingPurpose,
+        purpose: SharingPurpose | None,
         outcome: str,
     ) -> None:
         self.record_many(caller, what, [(record_id, client_id)], purpose, outcome)
@@ -112,7 +111,7 @@ class AccessLog(JsonApplication):
         caller: Caller,
         what: str,
         records: Sequence[tuple[str, UUID | None]],
-        purpose: SharingPurpose,
+        purpose: SharingPurpose | None,
         outcome: str,
     ) -> None:
         """One access event per record read, all in one transaction."""
@@ -147,7 +146,7 @@ class AccessLog(JsonApplication):
                     "role": read.role,
                     "what": read.what,
                     "record_id": read.record_id,
-                    "purpose": read.purpose.value,
+                    "purpose": read.purpose.value if read.purpose else "not_stated",
                     "outcome": read.outcome,
                 }
             )
@@ -172,7 +171,7 @@ class Read:
 
 @contextmanager
 def audited(
-    log: AccessLog, caller: Caller, purpose: SharingPurpose, what: str, record_id: object
+    log: AccessLog, caller: Caller, purpose: SharingPurpose | None, what: str, record_id: object
 ) -> Iterator[Read]:
     """Record the read when it ends: granted, denied (403) or not found/not visible (404)."""
     read = Read()

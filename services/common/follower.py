@@ -52,6 +52,8 @@ class FeedFollower:
         self._prefetcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"prefetch-{name}")
         self._prefetched: tuple[int, Future[FeedPage]] | None = None
         self._caught_up_failed_at: float | None = None
+        # Kept open: a consent check catches up on every cross-organisation read.
+        self._catch_up_http = httpx.Client()
 
     def catch_up(self, timeout: float = 2.0) -> bool:
         """Apply every page available now, for a caller that needs current upstream state.
@@ -67,14 +69,13 @@ class FeedFollower:
         if not self._polling.acquire(timeout=timeout):
             return self._catch_up_failed("the feed is busy or frozen")
         try:
-            with httpx.Client() as http:
-                while True:
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0:
-                        return self._catch_up_failed(f"not caught up within {timeout:g} s")
-                    if not self._poll(http, remaining).has_more:
-                        self._caught_up_failed_at = None
-                        return True
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return self._catch_up_failed(f"not caught up within {timeout:g} s")
+                if not self._poll(self._catch_up_http, remaining).has_more:
+                    self._caught_up_failed_at = None
+                    return True
         except (httpx.HTTPError, ValueError, TimeoutError) as error:
             return self._catch_up_failed(f"{type(error).__name__}: {error}")
         finally:
@@ -144,6 +145,7 @@ class FeedFollower:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=15)
+        self._catch_up_http.close()
 
     def status(self) -> dict[str, Any]:
         # The position is the last position scanned, internal records included, so nothing

@@ -16,6 +16,10 @@ class LogIndex:
         self._position = 0
         self._lock = threading.Lock()
 
+    @property
+    def position(self) -> int:
+        return self._position
+
     def catch_up(self) -> None:
         with self._lock:
             while True:
@@ -25,5 +29,5 @@ class LogIndex:
                 if not notifications:
                     return
                 for notification in notifications:
+                    self._position = notification.id  # the event's position, while indexed
                     self._on_event(self._application.mapper.to_domain_event(notification))
-                    self._position = notification.id

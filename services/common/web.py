@@ -150,7 +150,7 @@ def drop_null_from_parameters(schema: dict[str, Any]) -> None:
                     spec.update(rest[0])
 
 
-FeedFilter = Callable[[Request, Caller, SharingPurpose], Callable[[FeedItem], bool]]
+FeedFilter = Callable[[Request, Caller, SharingPurpose | None], Callable[[FeedItem], bool]]
 
 
 def common_router(

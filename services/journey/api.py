@@ -251,9 +251,9 @@ def re_engage(
     response: Response,
 ) -> EpisodeOut:
     """The client returns after discharge or drop-out (§3.9.2): a new episode, for the caller's
-    organisation, linked to this one. Allowed to the episode's organisation and to those the
-    client's consent lets see it (a CJIT re-engaging a drop-out). Returns the new episode;
-    its waiting time counts from the re-engagement date."""
+    organisation, linked to this one. Only the episode's own organisation re-engages (a client
+    returning to another organisation is a new referral). Returns the new episode; its waiting
+    time counts from the re-engagement date."""
     new, headers = keyed_write(
         app,
         key,
@@ -408,8 +408,8 @@ def read_journey(
 ) -> JourneyOut:
     """A client's journey: the episodes the caller may see, across organisations, in the
     order they opened, each with its events in order and corrections applied. Another
-    organisation's episodes appear only while the client's consent covers both
-    organisations and the stated Purpose; the rest are left out. Audited."""
+    organisation's episodes appear only under a consent held by it that names yours and the
+    stated Purpose; the rest are left out. Audited."""
     with audited(log, caller, purpose, "journey", client_id) as read:
         read.client_id = client_id if app.knows_client(client_id) else None
         episodes = app.client_episodes(client_id, caller.organisation, purpose)

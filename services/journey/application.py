@@ -19,11 +19,15 @@ from services.common.feed import FeedItem
 from services.common.idempotency import Receipt
 from services.common.log_index import LogIndex
 from services.common.store import ConcurrentChangeError, JsonApplication
-from services.journey.consent import ClientConsents, organisations_of
+from services.journey.consent import ClientConsents, shared_with
 from services.journey.domain import Episode
 from services.journey.rules import EpisodeNotFoundError, VersionMismatchError
 
 REFERRAL_FEED = "referral"
+# Referral events that change who may see another organisation's part of a journey.
+CONSENT_EVENTS = frozenset(
+    {"ReferralMade", "ReferralDeclined", "ReferralWithdrawn", "ConsentChanged", "ConsentWithdrawn"}
+)
 
 
 class JourneyApplication(JsonApplication):
@@ -84,20 +88,36 @@ class JourneyApplication(JsonApplication):
         data = item.data
         if item.type == "ReferralAccepted":
             return [self._episode_from(item)]
+        if item.aggregate_type != "Referral" or item.type not in CONSENT_EVENTS:
+            return []
+        client_id = data.get("client_id")
+        if client_id is None:
+            return []  # a decision stored before decisions named the client: nothing to end
+        consents = self._consents_for(UUID(client_id))
+        referral_id = item.aggregate_id
+        if item.type == "ReferralMade":
+            parties = {data["receiving_organisation"], data.get("referring_organisation")}
+            if item.recorded_by:
+                parties.add(item.recorded_by.organisation)
+            consents.relate(referral_id, sorted(p for p in parties if p), live=True)
+        elif item.type in ("ReferralDeclined", "ReferralWithdrawn"):
+            known = consents.relationships.get(str(referral_id), {"organisations": set()})
+            consents.relate(referral_id, sorted(known["organisations"]), live=False)
+        elif item.type == "ConsentWithdrawn":
+            consents.revoke(on=item.business_date, referral_id=referral_id)
         if item.type in ("ReferralMade", "ConsentChanged") and data.get("consent"):
-            consents = self._consents_for(UUID(data["client_id"]))
+            # Held by the organisation that recorded it: it opens that organisation's part.
+            holder = item.recorded_by.organisation if item.recorded_by else None
+            consent = data["consent"]
             consents.record(
-                on=item.business_date,
-                referral_id=item.aggregate_id,
-                organisations=organisations_of(data, data["consent"]),
-                purposes=[SharingPurpose(p) for p in data["consent"]["purposes"]],
+                on=date.fromisoformat(consent["given_on"]),
+                referral_id=referral_id,
+                organisations=shared_with(data, holder or ""),
+                purposes=[SharingPurpose(p) for p in consent["purposes"]],
+                holder=holder,
+                ends_on=date.fromisoformat(consent["ends_on"]) if consent.get("ends_on") else None,
             )
-            return [consents]
-        if item.type == "ConsentWithdrawn":
-            consents = self._consents_for(UUID(data["client_id"]))
-            consents.revoke(on=item.business_date, referral_id=item.aggregate_id)
-            return [consents]
-        return []
+        return [consents]
 
     def _consents_for(self, client_id: UUID) -> ClientConsents:
         try:
@@ -154,9 +174,10 @@ class JourneyApplication(JsonApplication):
         receipt: Receipt | None = None,
     ) -> Episode:
         """The client returns (§3.9.2): the old episode records it and a new, linked one opens
-        for the re-engaging organisation: the old episode's own, or one the client's consent
-        lets see it (a CJIT re-engaging a client who dropped out of treatment, §5.3.4)."""
-        old = self.visible_episode(by["organisation"], episode_id, SharingPurpose.CARE_COORDINATION)
+        for the same organisation. Only the episode's own organisation re-engages its client;
+        a client returning to another organisation is a new referral."""
+        old = self.get_episode(episode_id)
+        self._check_writer(old, by["organisation"])
         if expected_version is not None and expected_version != old.version:
             raise VersionMismatchError(
                 f"The episode is at version {old.version}, not {expected_version}."
@@ -263,9 +284,7 @@ class JourneyApplication(JsonApplication):
         cached = episode is not None
         if episode is None:
             episode = self.get_episode(episode_id)
-        if episode.state.organisation != organisation:
-            self.visible_episode(organisation, episode_id, SharingPurpose.CARE_COORDINATION)
-            raise ForbiddenError("Only the episode's own organisation records on it.")
+        self._check_writer(episode, organisation)
         if expected_version is not None and expected_version != episode.version:
             if cached:  # our copy may be the stale one: ask the store before answering 412
                 self.forget([episode_id])
@@ -274,6 +293,13 @@ class JourneyApplication(JsonApplication):
                 f"The episode is at version {episode.version}, not {expected_version}."
             )
         return episode, cached
+
+    def _check_writer(self, episode: Episode, organisation: str) -> None:
+        """Only the episode's own organisation records on it; to anyone who may not even see
+        it, it does not exist."""
+        if episode.state.organisation != organisation:
+            self.visible_episode(organisation, episode.id, SharingPurpose.CARE_COORDINATION)
+            raise ForbiddenError("Only the episode's own organisation records on it.")
 
     def _cached_episode(self, episode_id: UUID) -> Episode | None:
         cache = self.repository.cache
@@ -297,32 +323,42 @@ class JourneyApplication(JsonApplication):
         return episode
 
     def visible_episode(
-        self, organisation: str, episode_id: UUID, purpose: SharingPurpose
+        self, organisation: str, episode_id: UUID, purpose: SharingPurpose | None
     ) -> Episode:
-        """The episode if the organisation owns it or the client's consent covers it."""
-        episode = self.get_episode(episode_id)
-        if not self.sharing(organisation, purpose)(
-            episode.state.organisation, episode.state.client_id
-        ):
+        """The episode if the organisation owns it or a consent held by its owner covers it.
+
+        A missing episode and one not shared answer alike, in time too: both ask the referral
+        feed for consent first, as a not-shared one must.
+        """
+        may_see = self.sharing(organisation, purpose)
+        try:
+            episode = self.get_episode(episode_id)
+        except EpisodeNotFoundError:
+            may_see("", None)
+            raise
+        if not may_see(episode.state.organisation, episode.state.client_id):
             raise EpisodeNotFoundError(f"No episode {episode_id}.")
         return episode
 
-    def sharing(self, viewer: str, purpose: SharingPurpose) -> Callable[[str, UUID | None], bool]:
+    def sharing(
+        self, viewer: str, purpose: SharingPurpose | None
+    ) -> Callable[[str, UUID | None], bool]:
         """A test of whether `viewer` may see an (owner, client)'s episode for `purpose`.
 
-        Its own episodes always, without asking anyone; others only under a standing
-        consent, read after catching up with the referral feed, so a withdrawal counts from the
-        moment it is recorded. If the feed cannot be read within the consent timeout, nothing
-        is shared and the read fails (ConsentUnknownError, 503): not "no such record".
+        Its own episodes always, without asking anyone; another organisation's only for a
+        stated purpose under a standing consent held by that organisation, while the viewer is
+        in a care relationship with the client. Consent is read after catching up with the
+        referral feed, so a withdrawal counts from the moment it is recorded. If the feed
+        cannot be read within the consent timeout, nothing is shared and the read fails
+        (ConsentUnknownError, 503): not "no such record".
         """
         fresh: bool | None = None
+        on = today()
 
         def may_see(owner: str, client_id: UUID | None) -> bool:
             nonlocal fresh
             if viewer == owner:
                 return True
-            if client_id is None:
-                return False
             if fresh is None:
                 fresh = self.consent_refresher()
             if not fresh:
@@ -330,21 +366,28 @@ class JourneyApplication(JsonApplication):
                     "The referral service, which holds the client's consent, cannot be "
                     "reached now; nothing is shared. Retry shortly."
                 )
+            if client_id is None or purpose is None:
+                return False
             try:
                 consents: ClientConsents = self.repository.get(ClientConsents.create_id(client_id))
             except AggregateNotFoundError:
                 return False
-            return consents.permits(viewer, owner, purpose)
+            related = consents.in_care_relationship(viewer) or self.has_episode_with(
+                viewer, client_id
+            )
+            return related and consents.permits(viewer, owner, purpose, on)
 
         return may_see
 
     def client_episodes(
-        self, client_id: UUID, organisation: str, purpose: SharingPurpose
+        self, client_id: UUID, organisation: str, purpose: SharingPurpose | None
     ) -> list[Episode]:
         """A client's episodes that the organisation may see, in the order they opened."""
         self._log_index.catch_up()
         may_see = self.sharing(organisation, purpose)
         episodes = [self.get_episode(i) for i in self._by_client.get(client_id, [])]
+        if not episodes:
+            may_see("", None)  # an unknown client takes as long as one not shared
         visible = [e for e in episodes if may_see(e.state.organisation, client_id)]
         return sorted(visible, key=lambda e: (e.state.opened_on, e.created_on))
 

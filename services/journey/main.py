@@ -37,14 +37,16 @@ If-Match), concurrent-change (409: another writer won; read again and retry).
 a corrected event is replaced by its correction. Corrections are not re-checked against
 the sequencing rules: they state what really happened, and the KPIs measure the result.
 
-**Access.** Staff (provider, CJIT, CARAT) record on their own organisation's episodes.
-Staff and administrators read their own episodes, and another organisation's only while a
-consent recorded with a referral names both organisations and covers the stated `Purpose`
-header (default care_coordination); the rest of a journey is left out. Sharing decisions
-first catch up with the referral feed, so a withdrawal counts at once; if the referral
-service cannot be reached, nothing is shared. Commissioners see no personal data. Reads are
-audited (`GET /access-log?client_id=` for administrators). Writes honour `Idempotency-Key`
-and `If-Match`.
+**Access.** Staff (provider, CJIT, CARAT) record on their own organisation's episodes
+only (re-engagement included: a client returning to another organisation is a new referral).
+Staff and administrators read their own episodes, and another organisation's only under a
+consent held by that organisation (recorded at the referral service) that names theirs and
+covers the stated `Purpose` header, while theirs has a live care relationship with the client
+(a referral not declined or withdrawn, or an episode); with no `Purpose`, only their own. The
+rest of a journey is left out. Sharing decisions first catch up with the referral feed, so a
+withdrawal counts at once; if the referral service cannot be reached, nothing is shared (503).
+Commissioners see no personal data. Reads are audited (`GET /access-log?client_id=` for
+administrators). Writes honour `Idempotency-Key` and `If-Match`.
 
 **Phase**: waiting (not yet triaged), engagement (triaged, no structured intervention yet),
 delivery (a Tier 3/4 intervention has started), completion (aftercare plan agreed or
@@ -84,7 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.access_log = AccessLog(env=access_log_env(store))
 
     def feed_filter(
-        request: Request, caller: Caller, purpose: SharingPurpose
+        request: Request, caller: Caller, purpose: SharingPurpose | None
     ) -> Callable[[FeedItem], bool]:
         may_see = application.sharing(caller.organisation, purpose)
 

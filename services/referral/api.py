@@ -53,13 +53,15 @@ def client_out(client: Client) -> ClientOut:
     return ClientOut.model_validate({**vars(client), "id": client.id, "version": client.version})
 
 
-def referral_out(referral: Referral) -> ReferralOut:
+def referral_out(app: ReferralApplication, referral: Referral) -> ReferralOut:
     return ReferralOut.model_validate(
         {
             **vars(referral),
             "id": referral.id,
             "version": referral.version,
             "recorded_at": referral.created_on,
+            "consent": referral.consent,
+            "consents": app.standing_consents(referral),
         }
     )
 
@@ -70,10 +72,12 @@ def answer_client(client: Client, response: Response) -> ClientOut:
     return client_out(client)
 
 
-def answer_referral(referral: Referral, response: Response) -> ReferralOut:
+def answer_referral(
+    app: ReferralApplication, referral: Referral, response: Response
+) -> ReferralOut:
     response.headers["Location"] = f"/referrals/{referral.id}"
     set_etag(response, referral.version)
-    return referral_out(referral)
+    return referral_out(app, referral)
 
 
 @router.post(
@@ -122,7 +126,10 @@ def make_referral(
     body: ReferralIn, app: App, caller: Staff, key: Key, response: Response
 ) -> ReferralOut:
     """Make a referral, or a handover when `handover` carries the DIR summary. Your
-    organisation must be the referring or the receiving one, and party to the client."""
+    organisation is the referring one (leave `referring_organisation` out, or name your own;
+    recorded by the receiving organisation itself, it has none), and must be party to the
+    client. A `consent` here is held by your organisation: it opens your part of the record
+    to the receiver and the organisations it names."""
     referral, _ = keyed_write(
         app,
         key,
@@ -140,7 +147,7 @@ def make_referral(
             handover=body.handover.as_event_data() if body.handover else None,
         ),
     )
-    return answer_referral(referral, response)
+    return answer_referral(app, referral, response)
 
 
 @router.get(
@@ -158,7 +165,7 @@ def read_referral(
         read.client_id = referral.client_id if referral else None
         referral = app.visible_referral(caller.organisation, referral_id)
     set_etag(response, referral.version)
-    return referral_out(referral)
+    return referral_out(app, referral)
 
 
 @router.get(
@@ -186,7 +193,7 @@ def list_referrals(
     if page:
         records = [(str(s.id), s.client_id) for s in page]
         log.record_many(caller, "referral", records, purpose, "granted")
-    return [referral_out(app.get_referral(s.id)) for s in page]
+    return [referral_out(app, app.get_referral(s.id)) for s in page]
 
 
 def decision_route(path: str, decision: str, body_type: type[Any], summary: str) -> None:
@@ -208,7 +215,7 @@ def decision_route(path: str, decision: str, body_type: type[Any], summary: str)
             ),
         )
         set_etag(response, referral.version)
-        return referral_out(referral)
+        return referral_out(app, referral)
 
     decide.__annotations__["body"] = body_type
     decide.__name__ = decision
@@ -234,12 +241,13 @@ decision_route(
     "consent",
     "change_consent",
     ConsentIn,
-    "Record changed consent to share (replaces the referral's consent)",
+    "Record your organisation's consent to share its part (you are the holder; it replaces "
+    "only your own earlier consent; any party to the referral may hold one)",
 )
 decision_route(
     "consent/withdraw",
     "withdraw_consent",
     ConsentWithdrawIn,
-    "Withdraw consent: sharing with other organisations stops from now; each "
-    "organisation keeps its own record",
+    "The client withdraws consent (any party records it): every consent of the client, on "
+    "every referral, ends now; each organisation keeps its own record",
 )

@@ -29,6 +29,8 @@ DECIDERS = {
     "accept": lambda r: {r.receiving_organisation},
     "decline": lambda r: {r.receiving_organisation},
     "withdraw": lambda r: {r.made_by["organisation"], r.referring_organisation} - {None},
+    # Each party records its own consent (it is the holder); the client's withdrawal may be
+    # recorded by any party.
     "change_consent": lambda r: r.parties,
     "withdraw_consent": lambda r: r.parties,
 }
@@ -50,6 +52,10 @@ class Parties:
 
     referrals: dict[UUID, ReferralSummary] = field(default_factory=dict)
     clients: dict[UUID, set[str]] = field(default_factory=lambda: defaultdict(set))
+    # Positions in our log: when each (referral, holder) consent was last recorded, and when
+    # each client last withdrew consent (which ends every consent recorded before it).
+    consent_recorded: dict[tuple[UUID, str], int] = field(default_factory=dict)
+    consent_withdrawn: dict[UUID, int] = field(default_factory=dict)
 
 
 class ReferralApplication(JsonApplication):
@@ -76,12 +82,16 @@ class ReferralApplication(JsonApplication):
         organisation = by["organisation"]
         if not self.is_party_to_client(organisation, client_id):
             raise UnknownClientError(f"No client {client_id} is registered with you.")
-        involved = {details["receiving_organisation"], details.get("referring_organisation")}
-        if organisation not in involved:
+        referrer = details.get("referring_organisation")
+        if referrer not in (None, organisation):
             raise ForbiddenError(
-                "You can record only referrals your organisation makes or receives: set "
-                "referring_organisation or receiving_organisation to your organisation."
+                "The referring organisation is the caller's: leave referring_organisation "
+                f"out or set it to {organisation}."
             )
+        # A referral the receiver records itself came from outside the system (self, GP,
+        # ...): it has no referring organisation. Any other is made by the caller's.
+        receiving = details["receiving_organisation"]
+        details["referring_organisation"] = None if receiving == organisation else organisation
         referral = Referral.make(self.get_client(client_id), today(), by=by, **details)
         self.save_keyed(receipt, referral)
         return referral
@@ -163,6 +173,18 @@ class ReferralApplication(JsonApplication):
             return organisation in referral.parties
         return organisation in self._parties.clients.get(aggregate_id, set())
 
+    def standing_consents(self, referral: Referral) -> list[dict[str, Any]]:
+        """The referral's consents that still stand today: each recorded after the client's
+        last withdrawal (on any referral) and not past its end date."""
+        self._log_index.catch_up()
+        withdrawn = self._parties.consent_withdrawn.get(referral.client_id, 0)
+        return [
+            {**consent, "holder": holder}
+            for holder, consent in sorted(referral.consents.items())
+            if self._parties.consent_recorded.get((referral.id, holder), 0) > withdrawn
+            and (consent.get("ends_on") is None or consent["ends_on"] >= today())
+        ]
+
     def referrals_received(
         self,
         organisation: str,
@@ -183,6 +205,10 @@ class ReferralApplication(JsonApplication):
         matches.sort(key=lambda s: (s.referral_date, str(s.id)))
         return matches
 
+    def _consent_recorded(self, event: Any) -> None:
+        holder = event.by["organisation"]
+        self._parties.consent_recorded[event.originator_id, holder] = self._log_index.position
+
     def _index_event(self, event: Any) -> None:
         name = type(event).__name__
         if name == "ClientRegistered":
@@ -200,6 +226,16 @@ class ReferralApplication(JsonApplication):
                 referral_date=event.on,
             )
             self._parties.clients[event.client_id] |= parties
+            if event.consent:
+                holder = event.by["organisation"]
+                self._parties.consent_recorded[event.originator_id, holder] = (
+                    self._log_index.position
+                )
+        elif name == "ConsentChanged":
+            holder = event.by["organisation"]
+            self._parties.consent_recorded[event.originator_id, holder] = self._log_index.position
+        elif name == "ConsentWithdrawn":
+            self._parties.consent_withdrawn[event.client_id] = self._log_index.position
         elif name in STATUS_AFTER and event.originator_id in self._parties.referrals:
             self._parties.referrals[event.originator_id].status = STATUS_AFTER[name]
 

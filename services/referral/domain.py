@@ -59,10 +59,6 @@ class HandoverSourceMismatchError(ReferralError):
     """The handover kind does not match the referral source."""
 
 
-class NoConsentError(ReferralError):
-    """The referral carries no consent to share that could be withdrawn."""
-
-
 class VersionMismatchError(ReferralError):
     """The record has changed since the version the caller expected."""
 
@@ -175,7 +171,8 @@ class Referral(Aggregate):
         self.referring_organisation = referring_organisation
         self.receiving_organisation = receiving_organisation
         self.priority_flags = priority_flags
-        self.consent = consent
+        # Consents to share, by holder: the organisation that obtained and recorded each.
+        self.consents = {by["organisation"]: consent} if consent else {}
         self.handover = handover
         self.status = ReferralStatus.PENDING
         self.decided_on: date | None = None
@@ -190,9 +187,16 @@ class Referral(Aggregate):
         orgs = {self.made_by["organisation"], self.receiving_organisation}
         return orgs | ({self.referring_organisation} if self.referring_organisation else set())
 
+    @property
+    def consent(self) -> dict[str, Any] | None:
+        """The consent given with the referral: held by the organisation that made it."""
+        return self.consents.get(self.made_by["organisation"])
+
     def change_consent(
         self, on: date, by: dict[str, str], consent: dict[str, Any], today: date
     ) -> None:
+        """Record the caller's organisation's own consent on this referral (it is the holder;
+        it replaces only its own earlier one)."""
         check_not_future(on, today)
         self._consent_changed(on=on, by=by, consent=consent, **self._consent_context())
 
@@ -206,11 +210,13 @@ class Referral(Aggregate):
         referring_organisation: str | None,
         receiving_organisation: str,
     ) -> None:
-        self.consent, self.consent_withdrawn_on = consent, None
+        # Stored events recorded before consents were held read the same way: the consent
+        # belongs to the organisation that recorded it.
+        self.consents[by["organisation"]] = consent
 
     def withdraw_consent(self, on: date, by: dict[str, str], today: date) -> None:
-        if self.consent is None or self.consent_withdrawn_on is not None:
-            raise NoConsentError("There is no standing consent on this referral to withdraw.")
+        """The client withdraws consent: any party records it; it ends every consent of the
+        client (on every referral) from the moment it is recorded."""
         check_not_future(on, today)
         self._consent_withdrawn(on=on, by=by, **self._consent_context())
 
@@ -223,7 +229,7 @@ class Referral(Aggregate):
         referring_organisation: str | None,
         receiving_organisation: str,
     ) -> None:
-        self.consent_withdrawn_on = on
+        self.consents, self.consent_withdrawn_on = {}, on
 
     def _consent_context(self) -> dict[str, Any]:
         # Consent events carry whose consent it is and between whom, for followers.
@@ -277,17 +283,27 @@ class Referral(Aggregate):
 
     def decline(self, on: date, by: dict[str, str], reason: DeclineReason, today: date) -> None:
         self._check_decision(on, today)
-        self._declined(on=on, by=by, reason=reason)
+        self._declined(on=on, by=by, reason=reason, client_id=self.client_id)
 
+    # client_id is carried so a follower can end the parties' care relationship with the
+    # client; events stored before it was carried have none.
     @event("ReferralDeclined")
-    def _declined(self, on: date, by: dict[str, str], reason: DeclineReason) -> None:
+    def _declined(
+        self, on: date, by: dict[str, str], reason: DeclineReason, client_id: UUID | None = None
+    ) -> None:
         self.status, self.decided_on, self.decline_reason = ReferralStatus.DECLINED, on, reason
 
     def withdraw(self, on: date, by: dict[str, str], reason: WithdrawalReason, today: date) -> None:
         self._check_decision(on, today)
-        self._withdrawn(on=on, by=by, reason=reason)
+        self._withdrawn(on=on, by=by, reason=reason, client_id=self.client_id)
 
     @event("ReferralWithdrawn")
-    def _withdrawn(self, on: date, by: dict[str, str], reason: WithdrawalReason) -> None:
+    def _withdrawn(
+        self,
+        on: date,
+        by: dict[str, str],
+        reason: WithdrawalReason,
+        client_id: UUID | None = None,
+    ) -> None:
         self.status, self.decided_on = ReferralStatus.WITHDRAWN, on
         self.withdrawal_reason = reason

@@ -7,7 +7,6 @@ from services.referral import domain as d
 STATUS: dict[type[Exception], tuple[int, str]] = {
     d.ClientNotFoundError: (404, "not-found"),
     d.ReferralNotFoundError: (404, "not-found"),
-    d.NoConsentError: (409, "no-consent"),
     d.UnknownClientError: (422, "unknown-client"),
     d.ReferralClosedError: (409, "referral-already-decided"),
     d.DateBeforeReferralError: (422, "date-before-referral"),

@@ -26,12 +26,17 @@ checked with their modulus-11 check digit; postcode districts are outward codes 
 Providers, CJIT and CARAT teams record; they and their administrators read only the clients
 and referrals their organisation is party to (made, referred or received). Anything else is
 404, exactly as if it did not exist. Commissioners see no personal data (403). Every read of
-personal data is audited with the `Purpose` you state; administrators list it at
+personal data is audited with the `Purpose` you state (or "not stated"); administrators list it at
 `GET /access-log?client_id=`.
 
-**Consent** to share travels with a referral: recorded when it is made, changed at
-`POST /referrals/{id}/consent`, withdrawn at `POST /referrals/{id}/consent/withdraw`.
-It names the organisations the client agrees may share, and why.
+**Consent** to share belongs to the client and is held by the organisation that obtained
+it: a consent recorded with a referral (`consent`) or at `POST /referrals/{id}/consent` is
+held by the caller's organisation, opens only that organisation's part of the record (to the
+organisations it names, the referral's other parties, for the purposes it names, from
+`given_on` to `ends_on`), and replaces only that holder's earlier consent. The client's
+withdrawal (`POST /referrals/{id}/consent/withdraw`, by any party) ends every consent of the
+client at once; sharing after it needs a new consent from each holder. The referring
+organisation of a referral is the caller's (a referral recorded by its receiver has none).
 
 **Retries.** Every POST honours `Idempotency-Key` (same key and body: the first response,
 nothing recorded again; same key, other body: 422). Writes to a referral honour `If-Match`
@@ -55,7 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         }
 
     def feed_filter(
-        request: Request, caller: Caller, purpose: SharingPurpose
+        request: Request, caller: Caller, purpose: SharingPurpose | None
     ) -> Callable[[FeedItem], bool]:
         return lambda item: application.is_party_to(caller.organisation, item.aggregate_id)
 

@@ -95,19 +95,25 @@ class ClientOut(BaseModel):
 
 
 class ConsentIn(StrictIn):
-    """The client's consent to share: with which organisations, for which purposes."""
+    """The client's consent to share the part of the record your organisation holds (you are
+    its holder): with which organisations, for which purposes, from when and until when."""
 
-    given_on: Day
+    given_on: Day = Field(description="The day the client gave it; sharing starts then.")
     share_with: list[OrganisationCode] = Field(min_length=1, max_length=50)
     purposes: list[SharingPurpose] = Field(min_length=1, max_length=len(SharingPurpose))
+    ends_on: Day | None = Field(
+        None, description="The last day it covers; absent: until changed or withdrawn."
+    )
 
     def details(self) -> dict[str, Any]:
         return {"on": self.given_on, "consent": self.model_dump()}
 
     @model_validator(mode="after")
-    def not_in_future(self) -> Self:
+    def dates_in_order(self) -> Self:
         if self.given_on > today():
             raise ValueError("consent cannot be given in the future")
+        if self.ends_on is not None and self.ends_on < self.given_on:
+            raise ValueError("ends_on is before given_on")
         return self
 
 
@@ -176,6 +182,14 @@ class ConsentOut(BaseModel):
     given_on: date
     share_with: list[str]
     purposes: list[SharingPurpose]
+    ends_on: date | None = None
+
+
+class HeldConsentOut(ConsentOut):
+    holder: str = Field(
+        description="The organisation that obtained and recorded it; it opens only that "
+        "organisation's part of the record, and only the holder changes it."
+    )
 
 
 class HandoverOut(BaseModel):
@@ -197,7 +211,13 @@ class ReferralOut(BaseModel):
     receiving_organisation: str
     referral_date: date
     priority_flags: list[PriorityFlag]
-    consent: ConsentOut | None
+    consent: ConsentOut | None = Field(
+        description="The consent given with the referral, held by the organisation that made it."
+    )
+    consents: list[HeldConsentOut] = Field(
+        description="Every consent recorded on this referral and standing, one per holder; the "
+        "client's withdrawal (recorded on any of their referrals) ends them all."
+    )
     handover: HandoverOut | None
     decided_on: date | None
     keyworker: str | None

@@ -243,3 +243,89 @@ def test_service_feed_sees_everything_partner_feeds_only_their_own(world: dict[s
     commissioner = auth(ORGS["A"], Role.COMMISSIONER)
     assert d.journey.get("/feed", headers=commissioner).status_code == 403
     assert d.referral.get("/feed", headers=commissioner).status_code == 403
+
+
+def reads_leak(world: dict[str, Any], entitled: dict[str, set[str]]) -> list[tuple[str, ...]]:
+    """Every GET of both services, as every organisation's staff, stating each purpose: what
+    each answer reveals beyond `entitled`."""
+    d: JourneyDriver = world["driver"]
+    everything = set().union(*world["entitled"].values(), *entitled.values())
+    leaks = []
+    for org, purpose, service in product(
+        ORGS.values(), ("care_coordination", "treatment"), (d.referral, d.journey)
+    ):
+        headers = {**auth(org, Role.PROVIDER), "Purpose": purpose}
+        for method, url, kwargs in requests_for(service, world["ids"], org):
+            if method != "get":
+                continue
+            response = service.get(url, headers=headers, **kwargs)
+            leaked = set(UUID_PATTERN.findall(response.text)) & everything - entitled[org]
+            leaked -= set(UUID_PATTERN.findall(url + str(kwargs)))
+            if leaked:
+                leaks.append((org, purpose, url, str(sorted(leaked))))
+    return leaks
+
+
+def test_consent_attacks_open_nothing_a_holder_did_not_share(world: dict[str, Any]) -> None:
+    """Self-granted and third-party consents, a re-grant after the client's withdrawal and a
+    grant on a withdrawn referral, recorded by every organisation on every referral: each
+    opens only what the consent's holder itself shares."""
+    d: JourneyDriver = world["driver"]
+    entitled = {org: set(ids) for org, ids in world["entitled"].items()}
+    ids = world["ids"]
+    grant_all = {
+        "given_on": days_ago(1),
+        "share_with": list(ORGS.values()),
+        "purposes": ["care_coordination", "treatment"],
+    }
+    (rx, ry), (_, episode_b), (_, intervention_b) = (
+        ids["referral_id"],
+        ids["episode_id"],
+        ids["intervention_id"],
+    )
+    for org, referral in product(ORGS.values(), ids["referral_id"]):
+        d.referral.post(
+            f"/referrals/{referral}/consent", json=grant_all, headers=auth(org, Role.PROVIDER)
+        )
+    # Only B's own grant opened anything: B's part, to C, which took part in B's referral.
+    # A's grant on its own referral names B and C, who have no care relationship with x.
+    entitled[ORGS["C"]] |= {episode_b, intervention_b}
+    assert reads_leak(world, entitled) == []
+
+    # The client withdraws (recorded by C): everything shared ends; C's re-grant opens nothing.
+    c = auth(ORGS["C"], Role.CARAT)
+    assert (
+        d.referral.post(
+            f"/referrals/{ry}/consent/withdraw", json={"withdrawn_on": days_ago(0)}, headers=c
+        ).status_code
+        == 200
+    )
+    d.referral.post(f"/referrals/{ry}/consent", json=grant_all, headers=c)
+    entitled[ORGS["C"]] -= {episode_b, intervention_b}
+    assert reads_leak(world, entitled) == []
+
+    # B refers y on to A with its consent: A sees B's part while that referral is live, and
+    # nothing of it once B withdraws the referral, even if B grants again on it.
+    b = auth(ORGS["B"], Role.CJIT)
+    onward = d.referral.post(
+        "/referrals",
+        headers=b,
+        json=referral_body(
+            ids["client_id"][1],
+            source="cjit",
+            receiving_organisation=ORGS["A"],
+            consent={**grant_all, "share_with": [ORGS["A"]]},
+        ),
+    ).json()["id"]
+    entitled[ORGS["A"]] |= {ids["client_id"][1], onward}
+    entitled[ORGS["B"]] |= {onward}
+    ids["referral_id"] = [rx, ry, onward]
+    world["entitled"][ORGS["A"]] = world["entitled"][ORGS["A"]] | {onward}
+    shared = {episode_b, intervention_b, ry}  # B's episode names the referral it came from
+    assert reads_leak(world, {**entitled, ORGS["A"]: entitled[ORGS["A"]] | shared}) == []
+    withdraw = {"withdrawn_on": days_ago(0), "reason": "other"}
+    assert d.referral.post(f"/referrals/{onward}/withdraw", json=withdraw, headers=b).is_success
+    d.referral.post(
+        f"/referrals/{onward}/consent", json={**grant_all, "share_with": [ORGS["A"]]}, headers=b
+    )
+    assert reads_leak(world, entitled) == []

@@ -38,7 +38,7 @@ def test_reads_are_counted_exactly_with_denials(journey_driver: JourneyDriver) -
     assert len(reads) == 6
     assert [r["outcome"] for r in reads].count("denied") == 2
     assert {(r["organisation"], r["user"]) for r in reads} == {("ORG1", "alice"), ("ORG9", "eve")}
-    assert [r["purpose"] for r in reads[:2]] == ["care_coordination", "treatment"]
+    assert [r["purpose"] for r in reads[:2]] == ["not_stated", "treatment"]
     assert {r["what"] for r in reads} == {"client", "referral"}
 
     journey = d.journey.get(f"/clients/{client}/journey", headers=H).json()

@@ -49,7 +49,6 @@ def test_cjit_sees_the_tier3_part_only_while_consent_stands(
     handover = referral_body(
         client,
         source="carat",
-        referring_organisation="HMP1",
         receiving_organisation="CJIT1",
         referral_date=days_ago(60),
         handover=handover_body(),
@@ -64,7 +63,6 @@ def test_cjit_sees_the_tier3_part_only_while_consent_stands(
     onward = referral_body(
         client,
         source="cjit",
-        referring_organisation="CJIT1",
         receiving_organisation="T3",
         referral_date=days_ago(40),
         consent={
@@ -79,6 +77,14 @@ def test_cjit_sees_the_tier3_part_only_while_consent_stands(
     referral.post(
         f"/referrals/{second_id}/accept", json={"accepted_on": days_ago(38)}, headers=TIER3
     )
+    # On acceptance T3 records its own consent: it opens T3's part to the referrer.
+    own_consent = {
+        "given_on": days_ago(38),
+        "share_with": ["CJIT1"],
+        "purposes": ["care_coordination"],
+    }
+    held = referral.post(f"/referrals/{second_id}/consent", json=own_consent, headers=TIER3)
+    assert held.status_code == 200, held.text
     tier3_episode = episode_of(journey, client, TIER3, "T3")
     triage = {
         "on": days_ago(37),
@@ -93,9 +99,10 @@ def test_cjit_sees_the_tier3_part_only_while_consent_stands(
     )
 
     def cjit_view() -> tuple[set[str], int, set[str]]:
-        episodes = journey.get(f"/clients/{client}/journey", headers=CJIT).json()["episodes"]
-        direct = journey.get(f"/episodes/{tier3_episode}", headers=CJIT).status_code
-        feed = journey.get("/feed", params={"limit": 1000}, headers=CJIT).json()["items"]
+        cjit = {**CJIT, "Purpose": "care_coordination"}
+        episodes = journey.get(f"/clients/{client}/journey", headers=cjit).json()["episodes"]
+        direct = journey.get(f"/episodes/{tier3_episode}", headers=cjit).status_code
+        feed = journey.get("/feed", params={"limit": 1000}, headers=cjit).json()["items"]
         return (
             {e["episode"]["organisation"] for e in episodes},
             direct,

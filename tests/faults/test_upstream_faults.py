@@ -50,7 +50,6 @@ def shared_episode(referral: str, journey: str) -> str:
     body = referral_body(
         client,
         source="cjit",
-        referring_organisation="CJIT1",
         receiving_organisation="T3",
         referral_date=days_ago(40),
         consent={
@@ -64,6 +63,14 @@ def shared_episode(referral: str, journey: str) -> str:
         f"{referral}/referrals/{made}/accept", json={"accepted_on": days_ago(38)}, headers=TIER3
     )
     assert accepted.status_code == 200, accepted.text
+    # T3 holds its part: its own consent opens it to CJIT1.
+    own_consent = {
+        "given_on": days_ago(38),
+        "share_with": ["CJIT1"],
+        "purposes": ["care_coordination"],
+    }
+    held = httpx.post(f"{referral}/referrals/{made}/consent", json=own_consent, headers=TIER3)
+    assert held.status_code == 200, held.text
 
     def opened() -> str | None:
         episodes = httpx.get(f"{journey}/clients/{client}/journey", headers=TIER3).json()
@@ -75,7 +82,8 @@ def shared_episode(referral: str, journey: str) -> str:
 
 
 def read_as_partner(journey: str, episode: str) -> httpx.Response:
-    return httpx.get(f"{journey}/episodes/{episode}", headers=CJIT, timeout=BOUND)
+    headers = {**CJIT, "Purpose": "care_coordination"}
+    return httpx.get(f"{journey}/episodes/{episode}", headers=headers, timeout=BOUND)
 
 
 def test_a_frozen_referral_service_fails_partner_reads_closed_and_never_the_owners_work(

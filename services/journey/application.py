@@ -297,7 +297,7 @@ class JourneyApplication(JsonApplication):
         return episode
 
     def visible_episode(
-        self, organisation: str, episode_id: UUID, purpose: SharingPurpose
+        self, organisation: str, episode_id: UUID, purpose: SharingPurpose | None
     ) -> Episode:
         """The episode if the organisation owns it or the client's consent covers it."""
         episode = self.get_episode(episode_id)
@@ -307,7 +307,9 @@ class JourneyApplication(JsonApplication):
             raise EpisodeNotFoundError(f"No episode {episode_id}.")
         return episode
 
-    def sharing(self, viewer: str, purpose: SharingPurpose) -> Callable[[str, UUID | None], bool]:
+    def sharing(
+        self, viewer: str, purpose: SharingPurpose | None
+    ) -> Callable[[str, UUID | None], bool]:
         """A test of whether `viewer` may see an (owner, client)'s episode for `purpose`.
 
         Its own episodes always, without asking anyone; others only under a standing
@@ -315,6 +317,9 @@ class JourneyApplication(JsonApplication):
         moment it is recorded. If the feed cannot be read within the consent timeout, nothing
         is shared and the read fails (ConsentUnknownError, 503): not "no such record".
         """
+        # No Purpose header stated: read as care_coordination for now (the one place this
+        # is decided; the audit records it as not_stated).
+        stated = purpose or SharingPurpose.CARE_COORDINATION
         fresh: bool | None = None
 
         def may_see(owner: str, client_id: UUID | None) -> bool:
@@ -334,12 +339,12 @@ class JourneyApplication(JsonApplication):
                 consents: ClientConsents = self.repository.get(ClientConsents.create_id(client_id))
             except AggregateNotFoundError:
                 return False
-            return consents.permits(viewer, owner, purpose)
+            return consents.permits(viewer, owner, stated)
 
         return may_see
 
     def client_episodes(
-        self, client_id: UUID, organisation: str, purpose: SharingPurpose
+        self, client_id: UUID, organisation: str, purpose: SharingPurpose | None
     ) -> list[Episode]:
         """A client's episodes that the organisation may see, in the order they opened."""
         self._log_index.catch_up()

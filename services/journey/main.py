@@ -84,7 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.access_log = AccessLog(env=access_log_env(store))
 
     def feed_filter(
-        request: Request, caller: Caller, purpose: SharingPurpose
+        request: Request, caller: Caller, purpose: SharingPurpose | None
     ) -> Callable[[FeedItem], bool]:
         may_see = application.sharing(caller.organisation, purpose)
 
@@ -105,6 +105,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         }
 
     app.include_router(router)
-    app.include_router(common_router(get_application, health, feed_filter))
+
+    def client_of(item: FeedItem) -> UUID | None:
+        owner = application.episode_owner(item.aggregate_id)
+        return owner[1] if owner else None
+
+    app.include_router(common_router(get_application, health, feed_filter, client_of))
     app.include_router(access_log_routes(get_access_log, is_party_to_client))
     return app

@@ -11,6 +11,7 @@ from eventsourcing.application import AggregateNotFoundError
 from services.common import codes
 from services.common.clock import today
 from services.common.errors import ForbiddenError, NotVisibleError
+from services.common.feed import FeedItem
 from services.common.idempotency import Receipt
 from services.common.log_index import LogIndex
 from services.common.store import JsonApplication
@@ -162,6 +163,14 @@ class ReferralApplication(JsonApplication):
         if referral is not None:
             return organisation in referral.parties
         return organisation in self._parties.clients.get(aggregate_id, set())
+
+    def client_of(self, item: FeedItem) -> UUID | None:
+        """For the audit of feed pages: the client whose data a feed item carries."""
+        self._log_index.catch_up()
+        referral = self._parties.referrals.get(item.aggregate_id)
+        if referral is not None:
+            return referral.client_id
+        return item.aggregate_id if item.aggregate_id in self._parties.clients else None
 
     def referrals_received(
         self,

@@ -183,19 +183,19 @@ def drop_null_from_parameters(schema: dict[str, Any]) -> None:
 
 
 FeedFilter = Callable[[Request, Caller, SharingPurpose | None], Callable[[FeedItem], bool]]
-# The client whose data a feed item carries, if any.
-ClientOf = Callable[[FeedItem], UUID | None]
+# The client whose data each feed item carries, if any.
+ClientsOf = Callable[[list[FeedItem]], list[UUID | None]]
 
 
 def common_router(
     get_application: Callable[[Request], Application[Any]],
     health: Callable[[Request], dict[str, Any]],
     feed_filter: FeedFilter,
-    client_of: ClientOf,
+    clients_of: ClientsOf,
 ) -> APIRouter:
     """/health (open), /codes and /feed (authenticated)."""
     router = service_router(health)
-    router.include_router(feed_router(get_application, feed_filter, client_of))
+    router.include_router(feed_router(get_application, feed_filter, clients_of))
     return router
 
 
@@ -267,7 +267,7 @@ def service_router(health: Callable[[Request], dict[str, Any]]) -> APIRouter:
 def feed_router(
     get_application: Callable[[Request], Application[Any]],
     feed_filter: FeedFilter,
-    client_of: ClientOf,
+    clients_of: ClientsOf,
 ) -> APIRouter:
     router = APIRouter()
 
@@ -298,7 +298,7 @@ def feed_router(
         else:
             require_role_audited(request, caller, purpose, READERS, "read a feed")
             page = read_feed(application, after, limit, feed_filter(request, caller, purpose))
-        clients = dict.fromkeys(c for c in map(client_of, page.items) if c is not None)
+        clients = dict.fromkeys(c for c in clients_of(page.items) if c is not None)
         records: list[tuple[object, UUID | None]] = [(f"after={after}", c) for c in clients]
         if not records and caller.role is not Role.SERVICE:
             records = [(f"after={after}", None)]

@@ -106,10 +106,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(router)
 
-    def client_of(item: FeedItem) -> UUID | None:
-        owner = application.episode_owner(item.aggregate_id)
-        return owner[1] if owner else None
-
-    app.include_router(common_router(get_application, health, feed_filter, client_of))
+    app.include_router(common_router(get_application, health, feed_filter, application.clients_of))
     app.include_router(access_log_routes(get_access_log, is_party_to_client))
     return app

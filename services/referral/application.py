@@ -164,13 +164,18 @@ class ReferralApplication(JsonApplication):
             return organisation in referral.parties
         return organisation in self._parties.clients.get(aggregate_id, set())
 
-    def client_of(self, item: FeedItem) -> UUID | None:
-        """For the audit of feed pages: the client whose data a feed item carries."""
+    def clients_of(self, items: list[FeedItem]) -> list[UUID | None]:
+        """For the audit of feed pages: the client whose data each feed item carries."""
         self._log_index.catch_up()
-        referral = self._parties.referrals.get(item.aggregate_id)
-        if referral is not None:
-            return referral.client_id
-        return item.aggregate_id if item.aggregate_id in self._parties.clients else None
+        clients: list[UUID | None] = []
+        for item in items:
+            referral = self._parties.referrals.get(item.aggregate_id)
+            if referral is not None:
+                clients.append(referral.client_id)
+            else:
+                known = item.aggregate_id in self._parties.clients
+                clients.append(item.aggregate_id if known else None)
+        return clients
 
     def referrals_received(
         self,

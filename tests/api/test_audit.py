@@ -19,6 +19,7 @@ from tests.api.test_referrals import assert_problem
 from tests.builders import client_body
 from tests.conftest import MakeSettings
 from tests.journey_driver import SERVICE, H, JourneyDriver
+from tests.reporting_driver import ReportingDriver
 from tests.support import auth
 
 ADMIN = auth("ORG1", Role.ADMINISTRATOR, user="ada")
@@ -332,3 +333,23 @@ def test_http_hygiene(referral_api: TestClient) -> None:
     assert details.headers["cache-control"] == "no-store"
     assert_problem(referral_api.get("/health/details", headers=H), 403)
     assert_problem(referral_api.get("/health/details"), 401)
+
+
+@pytest.mark.parametrize("store", ["sqlite"])
+def test_reporting_caseloads_are_private_and_their_denials_audited(
+    reporting_driver: ReportingDriver,
+) -> None:
+    r = reporting_driver.reporting
+    caseload = r.get("/caseloads", headers=H)
+    assert caseload.status_code == 200
+    assert caseload.headers["cache-control"] == "no-store"
+    assert "no-store" not in r.get("/kpis", headers=H).headers.get("cache-control", "")
+    assert r.get("/health").headers["x-content-type-options"] == "nosniff"
+    assert_problem(r.get("/caseloads", headers=COMMISSIONER), 403)
+    assert_problem(r.get("/waiting-list", params={"organisation": "ORG2"}, headers=H), 403)
+    theirs = entries(r, auth("ORG5", Role.ADMINISTRATOR))
+    assert [(e["what"], e["outcome"]) for e in theirs if e["user"] == "cy"] == [
+        ("/caseloads", "denied_role")
+    ]
+    mine = [(e["what"], e["record_id"], e["outcome"]) for e in entries(r)]
+    assert ("caseload", "organisation=ORG2", "refused") in mine

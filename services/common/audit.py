@@ -168,6 +168,8 @@ def access_log_env(store: dict[str, str]) -> dict[str, str]:
     env = dict(store)
     if env["PERSISTENCE_MODULE"] == "eventsourcing.sqlite":
         env["SQLITE_DBNAME"] = env["SQLITE_DBNAME"].removesuffix(".db") + ".audit.db"
+    else:  # appends are one at a time per process (a lock), so a small pool does
+        env.update(POSTGRES_POOL_SIZE="2", POSTGRES_MAX_OVERFLOW="2")
     return env
 
 

@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint openapi token bench-journey bench-reporting rebuild-reporting clean
+.PHONY: run test lint openapi token verify-audit bench-journey bench-reporting rebuild-reporting clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -29,6 +29,9 @@ openapi: $(STAMP)
 
 token: $(STAMP)
 	$(PY) -m services.common.auth $(ARGS)
+
+verify-audit: $(STAMP)
+	$(PY) -m services.common.audit verify $(ARGS)
 
 bench-journey: $(STAMP)
 	$(PY) bench/journey_writes.py

@@ -101,7 +101,10 @@ def bench(label: str, urls: dict[str, str], data: Path, clients: int) -> None:
         reporting.start()
 
         def caught_up() -> bool:
-            status = httpx.get(f"{reporting.url}/health", timeout=10).json()["following"]
+            details = httpx.get(
+                f"{reporting.url}/health/details", headers=auth("bench", Role.SERVICE), timeout=10
+            )
+            status = details.json()["following"]
             return all(s["caught_up"] for s in status.values())
 
         wait_until(caught_up, timeout=3600, interval=0.2)

@@ -47,6 +47,7 @@ def referral_api(make_settings: MakeSettings) -> Iterator[TestClient]:
     app = create_app(make_settings("referral"))
     yield TestClient(app)
     app.state.application.close()
+    app.state.access_log.close()
 
 
 @pytest.fixture
@@ -58,8 +59,9 @@ def journey_driver(make_settings: MakeSettings) -> Iterator["JourneyDriver"]:
     settings = make_settings("referral", "journey")
     referral, journey = referral_app(settings), journey_app(settings)
     yield JourneyDriver(TestClient(referral), TestClient(journey))
-    referral.state.application.close()
-    journey.state.application.close()
+    for app in (referral, journey):
+        app.state.application.close()
+        app.state.access_log.close()
 
 
 @pytest.fixture
@@ -76,6 +78,8 @@ def reporting_driver(make_settings: MakeSettings) -> Iterator["ReportingDriver"]
     yield ReportingDriver(
         JourneyDriver(TestClient(referral), TestClient(journey)), TestClient(reporting)
     )
-    referral.state.application.close()
-    journey.state.application.close()
+    for app in (referral, journey):
+        app.state.application.close()
+        app.state.access_log.close()
     reporting.state.engine.dispose()
+    reporting.state.access_log.close()

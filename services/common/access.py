@@ -1,25 +1,27 @@
-"""Who may see what: roles, the stated purpose of a read, and the audit of every read."""
+"""Who may see what: roles, the stated purpose of a read, and the audit of every attempt."""
 
-from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate, event
-from fastapi import Depends, Header
+from fastapi import APIRouter, Depends, Header, Query, Request
+from pydantic import BaseModel, Field
 
+from services.common.audit import NOT_STATED, AccessLog, access_log_env
 from services.common.auth import Caller, CurrentCaller, Role
-from services.common.clock import today
 from services.common.codes import SharingPurpose
 from services.common.errors import ForbiddenError, NotVisibleError
-from services.common.log_index import LogIndex
-from services.common.store import JsonApplication
+
+__all__ = ["AccessLog", "access_log_env"]
 
 STAFF = frozenset({Role.PROVIDER, Role.CJIT, Role.CARAT})
 READERS = STAFF | {Role.ADMINISTRATOR}
+ADMINISTRATORS = frozenset({Role.ADMINISTRATOR})
+Outcome = Literal["granted", "denied_role", "denied_scope", "not_found", "refused"]
+Kind = Literal["read", "write"]
 
 
 ACCESS_ERRORS: dict[type[Exception], tuple[int, str]] = {
@@ -34,131 +36,128 @@ def require_role(caller: Caller, roles: frozenset[Role], doing: str) -> None:
         raise ForbiddenError(f"A {caller.role.value} may not {doing} (allowed: {allowed}).")
 
 
-def staff(caller: CurrentCaller) -> Caller:
-    """Writers of personal data: treatment providers, CJIT and CARAT teams."""
-    require_role(caller, STAFF, "record personal data")
-    return caller
-
-
-def reader(caller: CurrentCaller) -> Caller:
-    """Readers of personal data: staff and their organisation's administrators."""
-    require_role(caller, READERS, "read personal data")
-    return caller
-
-
 def stated_purpose(
     purpose: Annotated[
         SharingPurpose | None,
         Header(
             alias="Purpose",
             description="Why you read this (a sharing purpose from GET /codes); it is audited "
-            "and must be covered by a consent held by another organisation to see its part. "
-            "Absent: audited as not stated, and only your own organisation's part is shown.",
+            "(as not_stated when absent) and must be covered by a consent held by another "
+            "organisation to see its part; absent, only your own organisation's part is shown.",
         ),
     ] = None,
 ) -> SharingPurpose | None:
     return purpose
 
 
-Staff = Annotated[Caller, Depends(staff)]
-Reader = Annotated[Caller, Depends(reader)]
 Purpose = Annotated[SharingPurpose | None, Depends(stated_purpose)]
 
 
-class AccessEvent(Aggregate):
-    """One read (or attempted read) of personal data."""
-
-    @event("ReadRecorded")
-    def __init__(
-        self,
-        on: Any,
-        by: dict[str, str],
-        role: str,
-        what: str,
-        record_id: str,
-        client_id: UUID | None,
-        purpose: SharingPurpose | None,
-        outcome: str,
-    ) -> None:
-        self.at = self.created_on
-        self.by, self.role, self.what, self.record_id = by, role, what, record_id
-        self.client_id, self.purpose, self.outcome = client_id, purpose, outcome
+def log_of(request: Request) -> AccessLog:
+    log: AccessLog = request.app.state.access_log
+    return log
 
 
-class AccessLog(JsonApplication):
-    """The audit of reads: its own store (table or file), so reads never enter a feed."""
-
-    enums = (SharingPurpose,)
-
-    def __init__(self, env: dict[str, str] | None = None) -> None:
-        super().__init__(env)
-        self._by_client: dict[UUID, list[dict[str, Any]]] = defaultdict(list)
-        self._index = LogIndex(self, self._index_event)
-
-    def record(
-        self,
-        caller: Caller,
-        what: str,
-        record_id: str,
-        client_id: UUID | None,
-        purpose: SharingPurpose | None,
-        outcome: str,
-    ) -> None:
-        self.record_many(caller, what, [(record_id, client_id)], purpose, outcome)
-
-    def record_many(
-        self,
-        caller: Caller,
-        what: str,
-        records: Sequence[tuple[str, UUID | None]],
-        purpose: SharingPurpose | None,
-        outcome: str,
-    ) -> None:
-        """One access event per record read, all in one transaction."""
-        by = {"organisation": caller.organisation, "user": caller.user}
-        self.save(
-            *(
-                AccessEvent(
-                    on=today(),
-                    by=by,
-                    role=caller.role.value,
-                    what=what,
-                    record_id=record_id,
-                    client_id=client_id,
-                    purpose=purpose,
-                    outcome=outcome,
-                )
-                for record_id, client_id in records
-            )
-        )
-
-    def reads_of_client(self, client_id: UUID) -> list[dict[str, Any]]:
-        self._index.catch_up()
-        return list(self._by_client.get(client_id, []))
-
-    def _index_event(self, read: Any) -> None:
-        if read.client_id is not None:
-            self._by_client[read.client_id].append(
-                {
-                    "at": read.timestamp,
-                    "organisation": read.by["organisation"],
-                    "user": read.by["user"],
-                    "role": read.role,
-                    "what": read.what,
-                    "record_id": read.record_id,
-                    "purpose": read.purpose.value if read.purpose else "not_stated",
-                    "outcome": read.outcome,
-                }
-            )
+def entry(
+    caller: Caller,
+    purpose: SharingPurpose | None,
+    what: str,
+    record_id: object,
+    client_id: UUID | None,
+    outcome: Outcome,
+    kind: Kind = "read",
+) -> dict[str, Any]:
+    """One audit entry, as plain JSON values (it is hashed in canonical JSON)."""
+    return {
+        "at": datetime.now(UTC).isoformat(),
+        "user": caller.user,
+        "organisation": caller.organisation,
+        "role": caller.role.value,
+        "kind": kind,
+        "what": what,
+        "record_id": str(record_id),
+        "client_id": str(client_id) if client_id else None,
+        "purpose": purpose.value if purpose else NOT_STATED,
+        "outcome": outcome,
+    }
 
 
-def access_log_env(store: dict[str, str]) -> dict[str, str]:
-    """Beside the service's store: a sibling SQLite file, or its own PostgreSQL table
-    (accesslog_events, named after the application)."""
-    env = dict(store)
-    if env["PERSISTENCE_MODULE"] == "eventsourcing.sqlite":
-        env["SQLITE_DBNAME"] = env["SQLITE_DBNAME"].removesuffix(".db") + ".access.db"
-    return env
+def record(
+    log: AccessLog,
+    caller: Caller,
+    purpose: SharingPurpose | None,
+    what: str,
+    records: Sequence[tuple[object, UUID | None]],
+    outcome: Outcome = "granted",
+    kind: Kind = "read",
+) -> None:
+    """One entry per record, all in one append."""
+    log.append([entry(caller, purpose, what, r, c, outcome, kind) for r, c in records])
+
+
+def written(
+    log: AccessLog,
+    caller: Caller,
+    purpose: SharingPurpose | None,
+    what: str,
+    record_id: object,
+    client_id: UUID | None,
+) -> None:
+    """A write whose response returns personal data."""
+    record(log, caller, purpose, what, [(record_id, client_id)], kind="write")
+
+
+def route_target(request: Request) -> tuple[str, str, UUID | None]:
+    """What a request reaches, from its route: (route path, record id, client id if named)."""
+    route = request.scope.get("route")
+    what = getattr(route, "path", request.url.path)
+    params = request.path_params
+    record_id = next(iter(params.values()), "") if params else str(request.query_params)
+    client = params.get("client_id")
+    try:
+        client_id = UUID(str(client)) if client else None
+    except ValueError:
+        client_id = None
+    return what, str(record_id), client_id
+
+
+def require_role_audited(
+    request: Request,
+    caller: Caller,
+    purpose: SharingPurpose | None,
+    roles: frozenset[Role],
+    doing: str,
+) -> None:
+    """require_role, recording a refusal (denied_role) against the route's record."""
+    try:
+        require_role(caller, roles, doing)
+    except ForbiddenError:
+        what, record_id, client_id = route_target(request)
+        record(log_of(request), caller, purpose, what, [(record_id, client_id)], "denied_role")
+        raise
+
+
+def refuse(
+    request: Request, caller: Caller, purpose: SharingPurpose | None, what: str, asked: str
+) -> None:
+    """Record a refused list filter (e.g. another organisation's referrals)."""
+    record(log_of(request), caller, purpose, what, [(asked, None)], "refused")
+
+
+def staff(request: Request, caller: CurrentCaller, purpose: Purpose) -> Caller:
+    """Writers of personal data: treatment providers, CJIT and CARAT teams."""
+    require_role_audited(request, caller, purpose, STAFF, "record personal data")
+    return caller
+
+
+def reader(request: Request, caller: CurrentCaller, purpose: Purpose) -> Caller:
+    """Readers of personal data: staff and their organisation's administrators."""
+    require_role_audited(request, caller, purpose, READERS, "read personal data")
+    return caller
+
+
+Staff = Annotated[Caller, Depends(staff)]
+Reader = Annotated[Caller, Depends(reader)]
 
 
 @dataclass
@@ -173,39 +172,97 @@ class Read:
 def audited(
     log: AccessLog, caller: Caller, purpose: SharingPurpose | None, what: str, record_id: object
 ) -> Iterator[Read]:
-    """Record the read when it ends: granted, denied (403) or not found/not visible (404)."""
+    """Record the read when it ends: granted, denied_role (403), denied_scope (404 for a
+    record that exists: the route sets `client_id` once it knows it) or not_found."""
     read = Read()
+    outcome: Outcome = "granted"
     try:
         yield read
     except ForbiddenError:
-        log.record(caller, what, str(record_id), read.client_id, purpose, "denied")
+        outcome = "denied_role"
         raise
     except NotVisibleError:
-        outcome = "denied" if read.client_id is not None else "not_found"
-        log.record(caller, what, str(record_id), read.client_id, purpose, outcome)
+        outcome = "denied_scope" if read.client_id is not None else "not_found"
         raise
-    log.record(caller, what, str(record_id), read.client_id, purpose, "granted")
+    finally:
+        record(log, caller, purpose, what, [(record_id, read.client_id)], outcome)
+
+
+class AuditEntryOut(BaseModel):
+    seq: int = Field(description="Place in the service's audit chain.")
+    at: datetime
+    user: str
+    organisation: str
+    role: str
+    kind: Kind
+    what: str = Field(description="What was asked for (a record kind, or a route)")
+    record_id: str
+    client_id: UUID | None
+    purpose: str = Field(description="The Purpose stated, or not_stated")
+    outcome: Outcome
+
+
+class AccessLogPage(BaseModel):
+    client_id: UUID | None
+    organisation: str | None
+    entries: list[AuditEntryOut]
+    after: int
+    next_after: int = Field(description="Pass as ?after= for the next page.")
+    has_more: bool
+    generated_at: datetime
 
 
 def access_log_routes(
     get_log: Callable[[Any], AccessLog], is_party_to_client: Callable[[Any, str, UUID], bool]
-) -> Any:
-    """GET /access-log?client_id=: who read a client's record, for administrators of an
-    organisation party to that client."""
-    from fastapi import APIRouter, Request
-
+) -> APIRouter:
+    """GET /access-log: the audit, for administrators, by client or by organisation."""
     from services.common.web import problems
 
     router = APIRouter(tags=["audit"])
 
-    @router.get("/access-log", responses=problems(401, 403, 404, 422))
-    def read_access_log(request: Request, caller: CurrentCaller, client_id: UUID) -> dict[str, Any]:
-        """Every read of this client's personal data held here: who, organisation, what,
-        when, why (the stated purpose) and the outcome (granted, denied, not_found)."""
-        require_role(caller, frozenset({Role.ADMINISTRATOR}), "read the access log")
-        if not is_party_to_client(request, caller.organisation, client_id):
-            raise NotVisibleError(f"No client {client_id}.")
-        reads = get_log(request).reads_of_client(client_id)
-        return {"client_id": str(client_id), "reads": reads, "generated_at": datetime.now(UTC)}
+    @router.get("/access-log", response_model=AccessLogPage, responses=problems(401, 403, 404, 422))
+    def read_access_log(
+        request: Request,
+        caller: CurrentCaller,
+        purpose: Purpose,
+        client_id: UUID | None = None,
+        organisation: Annotated[
+            str | None, Query(max_length=64, description="Default: your own")
+        ] = None,
+        after: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> AccessLogPage:
+        """Every attempt to see personal data held here (reads, feed pages, writes that
+        returned it; granted, denied_role, denied_scope, not_found, refused): who,
+        organisation, role, what, when, the purpose stated and the outcome.
+
+        With `client_id`: attempts on that client, for administrators of an organisation
+        party to the client (otherwise 404). Otherwise: the attempts of your own
+        organisation's users (`organisation` may only name your own: 403). Administrators
+        only. Each refusal is itself audited."""
+        require_role_audited(request, caller, purpose, ADMINISTRATORS, "read the access log")
+        log = get_log(request)
+        if client_id is not None:
+            if not is_party_to_client(request, caller.organisation, client_id):
+                refuse(request, caller, purpose, "access-log", f"client_id={client_id}")
+                raise NotVisibleError(f"No client {client_id}.")
+            rows = log.of_client(client_id, after, limit)
+        else:
+            if organisation not in (None, caller.organisation):
+                refuse(request, caller, purpose, "access-log", f"organisation={organisation}")
+                raise ForbiddenError("You may read your own organisation's access log only.")
+            rows = log.of_organisation(caller.organisation, after, limit)
+        page = rows[:limit]
+        asked = f"client_id={client_id}" if client_id else f"organisation={caller.organisation}"
+        record(log, caller, purpose, "access-log", [(asked, None)])
+        return AccessLogPage(
+            client_id=client_id,
+            organisation=None if client_id else caller.organisation,
+            entries=[AuditEntryOut.model_validate(row) for row in page],
+            after=after,
+            next_after=page[-1]["seq"] if page else after,
+            has_more=len(rows) > limit,
+            generated_at=datetime.now(UTC),
+        )
 
     return router

@@ -267,3 +267,34 @@ def _replay(body: bytes, receive: Receive) -> Receive:
         return await receive()
 
     return replay
+
+
+class ResponseHeaders:
+    """Pure ASGI middleware: every response says `X-Content-Type-Options: nosniff`; an
+    authenticated request's answer under one of `private_paths` (personal data) also says
+    `Cache-Control: no-store`, so no browser or proxy keeps a copy."""
+
+    def __init__(self, app: ASGIApp, private_paths: tuple[str, ...]) -> None:
+        self.app, self.private_paths = app, private_paths
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        authenticated = any(k.lower() == b"authorization" for k, _ in scope["headers"])
+        private = authenticated and scope["path"].startswith(self.private_paths)
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [
+                    (k, v)
+                    for k, v in message.get("headers", [])
+                    if not (private and k.lower() == b"cache-control")
+                ]
+                headers.append((b"x-content-type-options", b"nosniff"))
+                if private:
+                    headers.append((b"cache-control", b"no-store"))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

@@ -4,7 +4,9 @@ import math
 import os
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Annotated, Any
+from uuid import UUID
 
 from eventsourcing.application import Application
 from eventsourcing.persistence import PersistenceError
@@ -12,11 +14,24 @@ from fastapi import APIRouter, FastAPI, Query, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
-from services.common.access import READERS, AccessLog, Purpose, require_role
+from services.common.access import (
+    ADMINISTRATORS,
+    READERS,
+    Purpose,
+    log_of,
+    record,
+    require_role,
+    require_role_audited,
+)
 from services.common.auth import Caller, CurrentCaller, Role, auth_secret
 from services.common.codes import SharingPurpose, coded_lists
 from services.common.feed import FeedItem, FeedPage, read_feed
-from services.common.problems import MEDIA_TYPE, RequestGuard, install_problem_handlers
+from services.common.problems import (
+    MEDIA_TYPE,
+    RequestGuard,
+    ResponseHeaders,
+    install_problem_handlers,
+)
 from services.common.settings import Settings
 from services.common.store import JsonApplication
 
@@ -77,7 +92,11 @@ def create_service_app(
     description: str,
     settings: Settings,
     domain_errors: Mapping[type[Exception], tuple[int, str]],
+    private_paths: tuple[str, ...] = ("/",),
 ) -> FastAPI:
+    """`private_paths`: path prefixes whose authenticated answers carry personal data, so
+    carry Cache-Control: no-store."""
+    keep_private(settings.data_dir)
     # Every PostgreSQL session of this process waits at most this long for a lock (libpq reads
     # PGOPTIONS when it connects): a table lock held elsewhere fails a statement, answered 503,
     # instead of hanging it. The event store's inserts set their own, equal, bound.
@@ -88,6 +107,7 @@ def create_service_app(
     app.state.auth_secret = auth_secret(settings)
     install_problem_handlers(app, domain_errors)
     app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(ResponseHeaders, private_paths=private_paths)
 
     base_openapi = app.openapi
 
@@ -110,6 +130,18 @@ def create_service_app(
 
     app.openapi = openapi_with_problem  # type: ignore[method-assign]
     return app
+
+
+def keep_private(data_dir: Path) -> None:
+    """Stores, audit logs and keys readable by this user only: files created from now on
+    (SQLite's -wal and -shm included) are 0600, the data folder 0700, and files already in
+    it are made 0600."""
+    os.umask(0o077)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.chmod(0o700)
+    for path in data_dir.iterdir():
+        if path.is_file() and not path.is_symlink():
+            path.chmod(0o600)
 
 
 # Health probes ask the store from here, so a store that does not answer (a table lock held
@@ -151,23 +183,28 @@ def drop_null_from_parameters(schema: dict[str, Any]) -> None:
 
 
 FeedFilter = Callable[[Request, Caller, SharingPurpose | None], Callable[[FeedItem], bool]]
+# The client whose data each feed item carries, if any.
+ClientsOf = Callable[[list[FeedItem]], list[UUID | None]]
 
 
 def common_router(
     get_application: Callable[[Request], Application[Any]],
     health: Callable[[Request], dict[str, Any]],
     feed_filter: FeedFilter,
+    clients_of: ClientsOf,
 ) -> APIRouter:
     """/health (open), /codes and /feed (authenticated)."""
     router = service_router(health)
-    router.include_router(feed_router(get_application, feed_filter))
+    router.include_router(feed_router(get_application, feed_filter, clients_of))
     return router
 
 
 def service_router(health: Callable[[Request], dict[str, Any]]) -> APIRouter:
-    """/health, /health/live, /health/ready (open) and /codes (authenticated).
+    """/health, /health/live, /health/ready (open), /health/details and /codes (authenticated).
 
     `health` returns the service's details, with `reasons` listing why it cannot serve now.
+    The open probes answer only status and reasons: positions, queue sizes and follower
+    progress are activity figures, for administrators and services only.
     """
     router = APIRouter()
 
@@ -175,6 +212,13 @@ def service_router(health: Callable[[Request], dict[str, Any]]) -> APIRouter:
     def get_live() -> dict[str, str]:
         """The process answers."""
         return {"status": "live"}
+
+    def readiness(request: Request) -> tuple[dict[str, Any], int]:
+        details = health(request)
+        reasons = details.pop("reasons", [])
+        status = "ok" if not reasons else "not_ready"
+        body = {"status": status, "reasons": reasons, **details}
+        return body, 200 if not reasons else 503
 
     @router.get(
         "/health/ready",
@@ -184,12 +228,10 @@ def service_router(health: Callable[[Request], dict[str, Any]]) -> APIRouter:
     )
     def get_ready(request: Request) -> JSONResponse:
         """Ready to serve: store reachable and the write path working (503 with the reasons
-        otherwise); the details include the write path's queue and each follower's lag."""
-        details = health(request)
-        reasons = details.pop("reasons", [])
-        status = "ok" if not reasons else "not_ready"
-        body = {"status": status, "reasons": reasons, **details}
-        return JSONResponse(jsonable_encoder(body), status_code=200 if not reasons else 503)
+        otherwise). Status and reasons only; the figures are at /health/details."""
+        body, status = readiness(request)
+        open_body = {"status": body["status"], "reasons": body["reasons"]}
+        return JSONResponse(jsonable_encoder(open_body), status_code=status)
 
     router.add_api_route(
         "/health",
@@ -201,6 +243,18 @@ def service_router(health: Callable[[Request], dict[str, Any]]) -> APIRouter:
         summary="Get Health (the same answer as /health/ready)",
     )
 
+    @router.get(
+        "/health/details",
+        tags=["service"],
+        responses={**problems(401, 403), 503: {"description": "Not ready: `reasons` says why"}},
+    )
+    def get_health_details(request: Request, caller: CurrentCaller) -> JSONResponse:
+        """Readiness with its figures: the store's last position, the write path's queue and
+        each follower's progress. Administrators and services only."""
+        require_role(caller, ADMINISTRATORS | {Role.SERVICE}, "read health details")
+        body, status = readiness(request)
+        return JSONResponse(jsonable_encoder(body), status_code=status)
+
     @router.get("/codes", tags=["service"], responses=problems(401))
     def get_codes(caller: CurrentCaller) -> dict[str, object]:
         """Every coded list: sources, modalities and their tiers, exit reasons (and which are
@@ -211,7 +265,9 @@ def service_router(health: Callable[[Request], dict[str, Any]]) -> APIRouter:
 
 
 def feed_router(
-    get_application: Callable[[Request], Application[Any]], feed_filter: FeedFilter
+    get_application: Callable[[Request], Application[Any]],
+    feed_filter: FeedFilter,
+    clients_of: ClientsOf,
 ) -> APIRouter:
     router = APIRouter()
 
@@ -232,17 +288,21 @@ def feed_router(
 
         Service tokens see every event. A partner (provider, CJIT, CARAT, administrator)
         sees only events of records its organisation is party to, or that the client's
-        standing consent lets it see for the stated Purpose; each page it reads is audited.
-        Commissioners read KPIs, not feeds (403).
+        standing consent lets it see for the stated Purpose. Every page is audited: one
+        entry for each client whose data it carries, for services too. Commissioners read
+        KPIs, not feeds (403).
         """
         application = get_application(request)
         if caller.role is Role.SERVICE:
             page = read_feed(application, after, limit)
         else:
-            require_role(caller, READERS, "read a feed")
+            require_role_audited(request, caller, purpose, READERS, "read a feed")
             page = read_feed(application, after, limit, feed_filter(request, caller, purpose))
-            log: AccessLog = request.app.state.access_log
-            log.record(caller, "feed", f"after={after}", None, purpose, "granted")
+        clients = dict.fromkeys(c for c in clients_of(page.items) if c is not None)
+        records: list[tuple[object, UUID | None]] = [(f"after={after}", c) for c in clients]
+        if not records and caller.role is not Role.SERVICE:
+            records = [(f"after={after}", None)]
+        record(log_of(request), caller, purpose, "feed", records)
         # Already a validated FeedPage: serialise once (pages are large and followers fast).
         return Response(page.model_dump_json(), media_type="application/json")  # type: ignore[return-value]
 

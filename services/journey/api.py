@@ -6,7 +6,15 @@ from uuid import UUID, uuid4
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import ValidationError
 
-from services.common.access import AccessLog, NotVisibleError, Purpose, Reader, Staff, audited
+from services.common.access import (
+    AccessLog,
+    NotVisibleError,
+    Purpose,
+    Reader,
+    Staff,
+    audited,
+    written,
+)
 from services.common.auth import Caller
 from services.common.codes import SharingPurpose
 from services.common.deps import (
@@ -124,7 +132,9 @@ def add_event_endpoint(
         episode_id: UUID,
         body: EventIn,
         app: App,
+        log: Log,
         caller: Staff,
+        purpose: Purpose,
         if_match: IfMatch,
         key: Key,
         response: Response,
@@ -143,6 +153,7 @@ def add_event_endpoint(
                 **body.event_data(),
             ),
         )
+        written(log, caller, purpose, "episode", episode.id, episode.state.client_id)
         return answer(episode, response, headers)
 
     record_event.__annotations__["body"] = body_type  # FastAPI validates the specific body
@@ -170,7 +181,9 @@ def start_intervention(
     episode_id: UUID,
     body: InterventionIn,
     app: App,
+    log: Log,
     caller: Staff,
+    purpose: Purpose,
     if_match: IfMatch,
     key: Key,
     response: Response,
@@ -197,6 +210,7 @@ def start_intervention(
         )
 
     episode, headers = keyed_write(app, key, caller, write)
+    written(log, caller, purpose, "episode", episode.id, episode.state.client_id)
     return answer(episode, response, headers or {"Intervention-Id": intervention_id})
 
 
@@ -211,7 +225,9 @@ def end_intervention(
     intervention_id: str,
     body: InterventionEndIn,
     app: App,
+    log: Log,
     caller: Staff,
+    purpose: Purpose,
     if_match: IfMatch,
     key: Key,
     response: Response,
@@ -232,6 +248,7 @@ def end_intervention(
             reason=body.reason,
         ),
     )
+    written(log, caller, purpose, "episode", episode.id, episode.state.client_id)
     return answer(episode, response, headers)
 
 
@@ -245,7 +262,9 @@ def re_engage(
     episode_id: UUID,
     body: ReEngageIn,
     app: App,
+    log: Log,
     caller: Staff,
+    purpose: Purpose,
     if_match: IfMatch,
     key: Key,
     response: Response,
@@ -262,6 +281,7 @@ def re_engage(
             episode_id, recorded_by(caller), body.on, if_match, body.keyworker, receipt
         ),
     )
+    written(log, caller, purpose, "episode", new.id, new.state.client_id)
     return answer(new, response, headers)
 
 
@@ -277,7 +297,9 @@ def mark_in_error(
     version: int,
     body: InErrorIn,
     app: App,
+    log: Log,
     caller: Staff,
+    purpose: Purpose,
     if_match: IfMatch,
     key: Key,
     response: Response,
@@ -292,6 +314,7 @@ def mark_in_error(
             episode_id, version, recorded_by(caller), body.reason, if_match, receipt
         ),
     )
+    written(log, caller, purpose, "episode", episode.id, episode.state.client_id)
     return answer(episode, response, headers)
 
 
@@ -307,7 +330,9 @@ def correct(
     version: int,
     body: CorrectionIn,
     app: App,
+    log: Log,
     caller: Staff,
+    purpose: Purpose,
     if_match: IfMatch,
     key: Key,
     response: Response,
@@ -347,6 +372,7 @@ def correct(
             receipt,
         ),
     )
+    written(log, caller, purpose, "episode", corrected.id, corrected.state.client_id)
     return answer(corrected, response, headers)
 
 

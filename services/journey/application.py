@@ -405,6 +405,12 @@ class JourneyApplication(JsonApplication):
         self._log_index.catch_up()
         return self._owners.get(episode_id)
 
+    def clients_of(self, items: list[FeedItem]) -> list[UUID | None]:
+        """For the audit of feed pages: the client of each item's episode."""
+        self._log_index.catch_up()
+        owners = [self._owners.get(item.aggregate_id) for item in items]
+        return [owner[1] if owner else None for owner in owners]
+
     def _index_event(self, domain_event: Any) -> None:
         if type(domain_event).__name__ == "EpisodeOpened":
             episode_id = domain_event.originator_id

@@ -10,7 +10,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from services.common.access import Purpose, Reader, Staff, audited
+from services.common.access import Purpose, Reader, Staff, audited, record, refuse, written
 from services.common.deps import (
     READ_PROBLEMS,
     WRITE_PROBLEMS,
@@ -88,7 +88,13 @@ def answer_referral(
     responses=problems(400, 401, 403, 413, 415, 422),
 )
 def register_client(
-    body: ClientIn, app: App, caller: Staff, key: Key, response: Response
+    body: ClientIn,
+    app: App,
+    log: Log,
+    caller: Staff,
+    purpose: Purpose,
+    key: Key,
+    response: Response,
 ) -> ClientOut:
     """Register a client (a person). Personal data is validated before anything is recorded."""
     client, _ = keyed_write(
@@ -97,6 +103,7 @@ def register_client(
         caller,
         lambda receipt: app.register_client(recorded_by(caller), receipt, **body.model_dump()),
     )
+    written(log, caller, purpose, "client", client.id, client.id)
     return answer_client(client, response)
 
 
@@ -123,7 +130,13 @@ def read_client(
     responses=problems(400, 401, 403, 413, 415, 422),
 )
 def make_referral(
-    body: ReferralIn, app: App, caller: Staff, key: Key, response: Response
+    body: ReferralIn,
+    app: App,
+    log: Log,
+    caller: Staff,
+    purpose: Purpose,
+    key: Key,
+    response: Response,
 ) -> ReferralOut:
     """Make a referral, or a handover when `handover` carries the DIR summary. Your
     organisation is the referring one (leave `referring_organisation` out, or name your own;
@@ -147,6 +160,7 @@ def make_referral(
             handover=body.handover.as_event_data() if body.handover else None,
         ),
     )
+    written(log, caller, purpose, "referral", referral.id, referral.client_id)
     return answer_referral(app, referral, response)
 
 
@@ -172,6 +186,7 @@ def read_referral(
     "/referrals", response_model=list[ReferralOut], tags=["referrals"], responses=READ_PROBLEMS
 )
 def list_referrals(
+    request: Request,
     app: App,
     log: Log,
     caller: Reader,
@@ -187,12 +202,12 @@ def list_referrals(
     for), oldest referral date first. Each referral listed is audited as read."""
     organisation = receiving_organisation or caller.organisation
     if organisation != caller.organisation:
+        refuse(request, caller, purpose, "referrals", f"receiving_organisation={organisation}")
         raise Problem(403, "forbidden", "Forbidden", "You can list only your own referrals.")
     summaries = app.referrals_received(organisation, status, referred_from, referred_to)
     page = summaries[offset : offset + limit]
     if page:
-        records = [(str(s.id), s.client_id) for s in page]
-        log.record_many(caller, "referral", records, purpose, "granted")
+        record(log, caller, purpose, "referral", [(s.id, s.client_id) for s in page])
     return [referral_out(app, app.get_referral(s.id)) for s in page]
 
 
@@ -201,7 +216,9 @@ def decision_route(path: str, decision: str, body_type: type[Any], summary: str)
         referral_id: UUID,
         body: Any,
         app: App,
+        log: Log,
         caller: Staff,
+        purpose: Purpose,
         if_match: IfMatch,
         key: Key,
         response: Response,
@@ -215,6 +232,7 @@ def decision_route(path: str, decision: str, body_type: type[Any], summary: str)
             ),
         )
         set_etag(response, referral.version)
+        written(log, caller, purpose, "referral", referral.id, referral.client_id)
         return referral_out(app, referral)
 
     decide.__annotations__["body"] = body_type

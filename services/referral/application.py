@@ -11,6 +11,7 @@ from eventsourcing.application import AggregateNotFoundError
 from services.common import codes
 from services.common.clock import today
 from services.common.errors import ForbiddenError, NotVisibleError
+from services.common.feed import FeedItem
 from services.common.idempotency import Receipt
 from services.common.log_index import LogIndex
 from services.common.store import JsonApplication
@@ -184,6 +185,19 @@ class ReferralApplication(JsonApplication):
             if self._parties.consent_recorded.get((referral.id, holder), 0) > withdrawn
             and (consent.get("ends_on") is None or consent["ends_on"] >= today())
         ]
+
+    def clients_of(self, items: list[FeedItem]) -> list[UUID | None]:
+        """For the audit of feed pages: the client whose data each feed item carries."""
+        self._log_index.catch_up()
+        clients: list[UUID | None] = []
+        for item in items:
+            referral = self._parties.referrals.get(item.aggregate_id)
+            if referral is not None:
+                clients.append(referral.client_id)
+            else:
+                known = item.aggregate_id in self._parties.clients
+                clients.append(item.aggregate_id if known else None)
+        return clients
 
     def referrals_received(
         self,

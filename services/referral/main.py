@@ -68,6 +68,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return application.is_party_to_client(organisation, client_id)  # type: ignore[arg-type]
 
     app.include_router(router)
-    app.include_router(common_router(get_application, health, feed_filter))
+    app.include_router(common_router(get_application, health, feed_filter, application.clients_of))
     app.include_router(access_log_routes(get_access_log, is_party_to_client))
     return app

@@ -11,9 +11,18 @@ from uuid import UUID
 from fastapi import APIRouter, Header, Query, Request, Response
 from sqlalchemy import Engine
 
-from services.common.access import READERS, AccessLog, Purpose, require_role
+from services.common.access import (
+    READERS,
+    Purpose,
+    log_of,
+    record,
+    refuse,
+    require_role,
+    require_role_audited,
+)
 from services.common.auth import Caller, CurrentCaller, Role
 from services.common.clock import today
+from services.common.codes import SharingPurpose
 from services.common.errors import ForbiddenError
 from services.common.problems import Problem
 from services.common.schemas import Day, Moment, OrganisationCode
@@ -226,12 +235,14 @@ def read_kpis(
 def own_episodes(
     request: Request,
     caller: Caller,
+    purpose: SharingPurpose | None,
     organisation: str | None,
     as_at: date | None,
     known_at: datetime | None,
 ) -> tuple[list[EpisodeView], date]:
-    require_role(caller, READERS, "read caseloads")
+    require_role_audited(request, caller, purpose, READERS, "read caseloads")
     if organisation not in (None, caller.organisation):
+        refuse(request, caller, purpose, "caseload", f"organisation={organisation}")
         raise ForbiddenError("You may read your own organisation's caseload only.")
     day = as_at or today()
     with engine_of(request).connect() as connection:
@@ -248,10 +259,9 @@ def own_episodes(
 def audit_rows(
     request: Request, caller: Caller, purpose: Any, what: str, rows: list[dict[str, Any]]
 ) -> None:
-    log: AccessLog = request.app.state.access_log
     if rows:
-        records = [(row["episode_id"], UUID(row["client_id"])) for row in rows]
-        log.record_many(caller, what, records, purpose, "granted")
+        records = [(row["episode_id"], UUID(str(row["client_id"]))) for row in rows]
+        record(log_of(request), caller, purpose, what, records)
 
 
 @router.get("/caseloads", tags=["caseloads"], responses=READ_PROBLEMS)
@@ -270,7 +280,7 @@ def read_caseload(
     today): phase, tier, days since referral, days in treatment (since the first structured
     intervention), last and next review date, review overdue, risk flags. Each row read is
     audited."""
-    episodes, day = own_episodes(request, caller, organisation, as_at, known_at)
+    episodes, day = own_episodes(request, caller, purpose, organisation, as_at, known_at)
     if keyworker is not None:
         episodes = [e for e in episodes if e.keyworker == keyworker]
     episodes.sort(key=lambda e: (e.keyworker or "", e.referral_date, e.episode_id))
@@ -321,7 +331,7 @@ def read_waiting_list(
     oldest referral first, counting from the referral (or re-engagement) date: the 3-week
     expectation (over_3_weeks: more than 21 days) and the 6-week review threshold
     (six_weeks_or_more: 42 days or more) of §2.7.1 are marked. Each row read is audited."""
-    episodes, day = own_episodes(request, caller, organisation, as_at, known_at)
+    episodes, day = own_episodes(request, caller, purpose, organisation, as_at, known_at)
     waiting = sorted(
         (e for e in episodes if e.waiting_on(day)), key=lambda e: (e.referral_date, e.episode_id)
     )

@@ -64,7 +64,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         for follower in app.state.followers.values():
             follower.stop()
 
-    app = create_service_app("Reporting service", DESCRIPTION, settings, ACCESS_ERRORS)
+    app = create_service_app(
+        "Reporting service",
+        DESCRIPTION,
+        settings,
+        ACCESS_ERRORS,
+        private_paths=("/caseloads", "/waiting-list", "/access-log"),
+    )
     app.router.lifespan_context = lifespan
     url = settings.database_url("reporting")
     app.state.engine = engine = db.make_engine(url)

@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator
 from itertools import product
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from fastapi.testclient import TestClient
@@ -192,6 +193,7 @@ def test_no_endpoint_leaks_another_organisations_records(world: dict[str, Any]) 
     d: JourneyDriver = world["driver"]
     everything = set().union(*world["entitled"].values())
     calls = 0
+    denied: list[tuple[TestClient, str, str, str]] = []
     for (org_key, org), role, service in product(ORGS.items(), ROLES, (d.referral, d.journey)):
         headers = auth(org, role, user=f"{role.value}-{org_key}")
         allowed = world["entitled"][org] if role is not Role.COMMISSIONER else set()
@@ -199,6 +201,8 @@ def test_no_endpoint_leaks_another_organisations_records(world: dict[str, Any]) 
             response = service.request(method, url, headers=headers, **kwargs)
             calls += 1
             sent = url + str(kwargs)
+            if method == "get" and response.status_code in (403, 404) and url != HEALTH_DETAILS:
+                denied.append((service, org, headers_user(role, org_key), asked(url, kwargs)))
             if response.status_code >= 400:
                 assert response.headers["content-type"] == "application/problem+json", (
                     method,
@@ -222,6 +226,49 @@ def test_no_endpoint_leaks_another_organisations_records(world: dict[str, Any]) 
             if role is Role.COMMISSIONER and url not in open_urls:
                 assert response.status_code in (401, 403, 404, 422), (method, url)
     assert calls > 500
+    assert len(denied) > 100
+    assert_denials_audited(denied)
+
+
+HEALTH_DETAILS = "/health/details"  # service figures, not personal data
+
+
+def headers_user(role: Role, org_key: str) -> str:
+    return f"{role.value}-{org_key}"
+
+
+def asked(url: str, kwargs: dict[str, Any]) -> str:
+    return url + "?" + urlencode(kwargs.get("params", {}))
+
+
+def assert_denials_audited(denied: list[tuple[TestClient, str, str, str]]) -> None:
+    """Each denied read is in the log its organisation's administrator reads: by the same
+    user, not granted, naming what was asked for."""
+    logs: dict[tuple[int, str], list[dict[str, Any]]] = {}
+    for service, org, user, sent in denied:
+        key = (id(service), org)
+        if key not in logs:
+            logs[key] = organisation_log(service, org)
+        matches = [
+            e
+            for e in logs[key]
+            if e["user"] == user and e["outcome"] != "granted" and e["record_id"] in sent
+        ]
+        assert matches, (user, sent)
+
+
+def organisation_log(service: TestClient, org: str) -> list[dict[str, Any]]:
+    headers = auth(org, Role.ADMINISTRATOR, user="auditor")
+    found: list[dict[str, Any]] = []
+    after = 0
+    while True:
+        page = service.get(
+            "/access-log", params={"after": after, "limit": 1000}, headers=headers
+        ).json()
+        found += page["entries"]
+        if not page["has_more"]:
+            return found
+        after = page["next_after"]
 
 
 def test_service_feed_sees_everything_partner_feeds_only_their_own(world: dict[str, Any]) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
+from services.common.auth import Role
 from tests.builders import client_body, days_ago, referral_body
 from tests.journey_driver import RISKS
 from tests.support import ServiceProcess, auth, database_url, free_port, wait_until
@@ -66,7 +67,8 @@ def journey_feed(journey_url: str) -> list[dict[str, Any]]:
 
 
 def following(journey: ServiceProcess) -> dict[str, Any]:
-    return dict(httpx.get(f"{journey.url}/health").json()["following"]["referral"])
+    details = httpx.get(f"{journey.url}/health/details", headers=auth("svc", Role.SERVICE))
+    return dict(details.json()["following"]["referral"])
 
 
 def test_killed_follower_resumes_with_exactly_one_episode_per_acceptance(

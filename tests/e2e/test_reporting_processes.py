@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
+from services.common.auth import Role
 from services.common.settings import Settings
 from services.common.store import store_env
 from services.journey.application import JourneyApplication
@@ -15,7 +16,7 @@ from services.reporting import db
 from services.reporting.rebuild import rebuild
 from tests.generator import generate
 from tests.integration.test_reporting import snapshot
-from tests.support import SECRET, ServiceProcess, database_url, wait_until
+from tests.support import SECRET, ServiceProcess, auth, database_url, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -60,7 +61,10 @@ def reference(upstream: dict[str, str], url: str, tmp_path: Path) -> dict[str, A
 
 
 def following(process: ServiceProcess) -> dict[str, Any]:
-    return dict(httpx.get(f"{process.url}/health", timeout=5).json()["following"])
+    details = httpx.get(
+        f"{process.url}/health/details", headers=auth("svc", Role.SERVICE), timeout=5
+    )
+    return dict(details.json()["following"])
 
 
 def caught_up(process: ServiceProcess) -> bool:

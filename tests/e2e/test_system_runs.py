@@ -107,5 +107,6 @@ def test_three_services_answer_and_a_referral_goes_through(
         assert journey[1]["episode"]["re_engaged_from"] == episode
         feed = http.get("/feed").json()["items"]
         assert [i["type"] for i in feed] == [*expected, "EpisodeOpened"]
-        health = http.get("/health").json()["following"]["referral"]
+        details = http.get("/health/details", headers=auth("svc", Role.SERVICE))
+        health = details.json()["following"]["referral"]
         assert health["caught_up"] and health["last_error"] is None

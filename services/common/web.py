@@ -13,9 +13,10 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
 from services.common.access import READERS, AccessLog, Purpose, require_role
-from services.common.auth import Caller, CurrentCaller, Role, auth_secret
+from services.common.auth import Caller, CurrentCaller, Role, token_verifier
 from services.common.codes import SharingPurpose, coded_lists
 from services.common.feed import FeedItem, FeedPage, read_feed
+from services.common.issuer import dev_issuer
 from services.common.problems import MEDIA_TYPE, RequestGuard, install_problem_handlers
 from services.common.settings import Settings
 from services.common.store import JsonApplication
@@ -73,6 +74,7 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 
 def create_service_app(
+    service: str,
     title: str,
     description: str,
     settings: Settings,
@@ -85,7 +87,9 @@ def create_service_app(
     os.environ.setdefault("PGOPTIONS", f"-c lock_timeout={lock_timeout}s")
     app = FastAPI(title=title, description=description, version="1.0.0")
     app.state.settings = settings
-    app.state.auth_secret = auth_secret(settings)
+    if settings.local_identity:
+        dev_issuer(settings)  # publishes data_dir/jwks.json, the public keys verified with
+    app.state.verifier = token_verifier(settings, service)
     install_problem_handlers(app, domain_errors)
     app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes)
 

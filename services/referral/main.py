@@ -42,7 +42,7 @@ with the version returned in `ETag` (stale: 412).
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    app = create_service_app("Referral service", DESCRIPTION, settings, STATUS)
+    app = create_service_app("referral", "Referral service", DESCRIPTION, settings, STATUS)
     store = store_env(settings.database_url("referral"), settings.write_timeout_seconds)
     application = ReferralApplication(env=store)
     app.state.application = application

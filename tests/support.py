@@ -97,12 +97,18 @@ def wait_until(check: Callable[[], Any], timeout: float = 20.0, interval: float 
 
 
 class ServiceProcess:
-    """One service as a real uvicorn process on a free port."""
+    """One service as a real uvicorn process on a free port; it trusts the test issuer, or with
+    `test_issuer=False` the development issuer in its data folder (as `make run` does)."""
 
     def __init__(
-        self, service: str, env: dict[str, str], port: int | None = None, app: str | None = None
+        self,
+        service: str,
+        env: dict[str, str],
+        port: int | None = None,
+        app: str | None = None,
+        test_issuer: bool = True,
     ) -> None:
-        self.service, self.env = service, env
+        self.service, self.env = service, {**(AUTH_ENV if test_issuer else {}), **env}
         self.app = app or f"services.{service}.main:create_app"
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -122,7 +128,7 @@ class ServiceProcess:
             "--log-level",
             "warning",
         ]
-        env = {**os.environ, **AUTH_ENV, **self.env}
+        env = {**os.environ, **self.env}
         self.process = subprocess.Popen(command, env=env, cwd=ROOT)
         wait_until(lambda: httpx.get(f"{self.url}/health", timeout=1).status_code == 200)
         return self

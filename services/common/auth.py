@@ -41,6 +41,9 @@ class Role(Enum):
     SERVICE = "service"
 
 
+ROLES = {role.value for role in Role}
+
+
 @dataclass(frozen=True)
 class Caller:
     user: str
@@ -186,7 +189,7 @@ def _caller(claims: dict[str, Any]) -> Caller:
         raise jwt.InvalidTokenError("'sub' must name the user")
     if not (isinstance(organisation, str) and ORGANISATION.fullmatch(organisation)):
         raise jwt.InvalidTokenError("'org' must be one organisation code")
-    if role not in {r.value for r in Role}:
+    if not (isinstance(role, str) and role in ROLES):
         raise jwt.InvalidTokenError(f"'role' must be one of {', '.join(r.value for r in Role)}")
     return Caller(user=user, organisation=organisation, role=Role(role))
 

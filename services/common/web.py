@@ -54,7 +54,7 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses` entries declaring problem+json answers."""
     descriptions = {
         400: "Malformed request (e.g. a Content-Length that is not a number)",
-        401: "Missing, expired or forged bearer token",
+        401: "Missing, expired, forged or misdirected bearer token",
         403: "The caller may not do this",
         404: "No such record (or not visible to the caller)",
         409: "A rule or the record's current state forbids this",
@@ -102,7 +102,13 @@ def create_service_app(
                 PROBLEM_SCHEMA
             )
             schema["components"]["securitySchemes"] = {
-                "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "JWT",
+                    "description": "An ES256 JWT from the identity provider naming the user "
+                    "(sub), organisation (org) and role, with this service in its aud.",
+                }
             }
             schema["security"] = [{"bearer": []}]
             for path_item in schema.get("paths", {}).values():

@@ -91,8 +91,8 @@ class UrlKeys:
     """A JWKS document served by the identity provider, cached for five minutes and fetched
     again at once (at most every 30 s) when a token names a key it does not hold."""
 
-    def __init__(self, url: str) -> None:
-        self._client = jwt.PyJWKClient(url, lifespan=300, timeout=5)
+    def __init__(self, url: str, cooldown: float = 30) -> None:
+        self._client = jwt.PyJWKClient(url, lifespan=300, timeout=5, cooldown_duration=cooldown)
 
     def current(self) -> jwt.PyJWKSet:
         return self._client.get_jwk_set()

@@ -6,9 +6,11 @@ import hashlib
 import hmac
 import json
 import shutil
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +20,9 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi.testclient import TestClient
 
-from services.common.auth import Caller, Role
-from services.common.issuer import Issuer, write_jwks
+from services.common.auth import Caller, Role, TokenVerifier, UrlKeys
+from services.common.issuer import Issuer, public_jwk, write_jwks
+from services.common.problems import Problem
 from services.common.settings import Settings
 from tests.support import (
     AUDIENCES,
@@ -204,3 +207,38 @@ def test_a_symmetric_key_in_the_jwks_is_never_used(referral: TestClient, jwks: P
         f"{signing_input}.{b64(hmac.new(secret, signing_input.encode(), hashlib.sha256).digest())}"
     )
     refused(get(referral, forged))
+
+
+def test_keys_from_a_jwks_url_are_chosen_by_kid_and_fetched_again_for_a_new_one() -> None:
+    served = {"keys": [public_jwk(TEST_ISSUER.key)]}
+
+    class JWKS(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = json.dumps(served).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), JWKS)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/jwks.json"
+        verifier = TokenVerifier(UrlKeys(url, cooldown=0), TEST_ISSUER.issuer, AUDIENCES[0], 3600)
+        assert verifier.read(token()) == ALICE
+        new = Issuer(ec.generate_private_key(ec.SECP256R1()), TEST_ISSUER.issuer)
+        new_token = new.mint(ALICE, AUDIENCES, timedelta(minutes=5))
+        with pytest.raises(Problem) as refused_before:
+            verifier.read(new_token)
+        assert refused_before.value.status == 401
+        served["keys"].append(public_jwk(new.key))
+        assert verifier.read(new_token) == ALICE  # an unknown kid fetches the JWKS again
+    finally:
+        server.shutdown()
+        server.server_close()
+    with pytest.raises(Problem) as unreachable:  # the provider down: 503, not "bad token"
+        TokenVerifier(UrlKeys(url), TEST_ISSUER.issuer, AUDIENCES[0], 3600).read(token())
+    assert unreachable.value.status == 503

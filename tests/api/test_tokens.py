@@ -129,6 +129,8 @@ YEAR_3000 = int(datetime(3000, 1, 1, tzinfo=UTC).timestamp())
         pytest.param(signed(claims(exp=int(time.time()) + 13 * 3600)), id="lives 13 hours"),
         pytest.param(signed(claims(iat=int(time.time()) + 3600)), id="issued in the future"),
         pytest.param(signed(claims(exp="tomorrow")), id="exp a string"),
+        pytest.param(signed(claims(exp=10**400)), id="exp beyond any float"),
+        pytest.param(signed(claims(iat=[1])), id="iat a list"),
         pytest.param(signed(claims(org=["ORG1"])), id="org a list"),
         pytest.param(signed(claims(org="")), id="org empty"),
         pytest.param(signed(claims(org="ORG1' OR 1=1")), id="org not a code"),

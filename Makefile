@@ -28,7 +28,7 @@ openapi: $(STAMP)
 	$(PY) -m services.common.export_openapi
 
 token: $(STAMP)
-	$(PY) -m services.common.auth $(ARGS)
+	$(PY) -m services.common.issuer $(ARGS)
 
 verify-audit: $(STAMP)
 	$(PY) -m services.common.audit verify $(ARGS)

@@ -34,7 +34,7 @@ from services.journey.application import JourneyApplication
 from services.referral.application import ReferralApplication
 from services.reporting.rebuild import rebuild
 from tests.generator import generate
-from tests.support import SECRET, ServiceProcess, auth, postgres_database, wait_until
+from tests.support import AUTH_SETTINGS, ServiceProcess, auth, postgres_database, wait_until
 
 
 def latencies(
@@ -114,7 +114,7 @@ def bench(label: str, urls: dict[str, str], data: Path, clients: int) -> None:
         reporting.stop()
         settings = Settings(
             data_dir=data,
-            auth_secret=SECRET,
+            **AUTH_SETTINGS,
             reporting_database_url=urls["reporting"],
             referral_url=referral.url,
             journey_url=journey.url,

@@ -11,7 +11,7 @@ from services.common.settings import Settings
 if TYPE_CHECKING:
     from tests.journey_driver import JourneyDriver
     from tests.reporting_driver import ReportingDriver
-from tests.support import SECRET, database_url
+from tests.support import AUTH_SETTINGS, database_url
 
 STORES = ["sqlite", "postgres"]
 MakeSettings = Callable[..., Settings]
@@ -35,7 +35,7 @@ def make_settings(store: str, tmp_path: Path) -> Iterator[MakeSettings]:
                 )
                 for service in services
             }
-            return Settings(data_dir=tmp_path, auth_secret=SECRET, **urls)
+            return Settings(data_dir=tmp_path, **AUTH_SETTINGS, **urls)
 
         yield make
 

@@ -1,25 +1,41 @@
 """Test helpers: stores on SQLite and PostgreSQL, tokens, and real service processes."""
 
+import atexit
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import psycopg
 
-from services.common.auth import Caller, Role, mint_token
+from services.common.auth import Caller, Role
+from services.common.issuer import Issuer, load_or_create_key, write_jwks
+from services.common.settings import DEFAULT_ISSUER, Settings
 
 POSTGRES_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
-SECRET = "test-secret-" + uuid.uuid4().hex
 ROOT = Path(__file__).resolve().parents[1]
+
+# One test issuer key pair per test session; the services under test verify with its JWKS, and
+# their followers mint their own tokens with its key (as with TJ_ISSUER_KEY_FILE in production).
+KEYS_DIR = Path(tempfile.mkdtemp(prefix="tj-test-issuer-"))
+atexit.register(shutil.rmtree, KEYS_DIR, ignore_errors=True)
+ISSUER_KEY_FILE, JWKS_FILE = KEYS_DIR / "issuer-key.pem", KEYS_DIR / "jwks.json"
+TEST_ISSUER = Issuer(load_or_create_key(ISSUER_KEY_FILE), DEFAULT_ISSUER)
+write_jwks(JWKS_FILE, [TEST_ISSUER.key])
+AUTH_SETTINGS = {"jwks_file": JWKS_FILE, "issuer_key_file": ISSUER_KEY_FILE}
+AUTH_ENV = {"TJ_JWKS_FILE": str(JWKS_FILE), "TJ_ISSUER_KEY_FILE": str(ISSUER_KEY_FILE)}
+AUDIENCES = Settings(data_dir=KEYS_DIR).audiences()
 
 
 @contextmanager
@@ -44,8 +60,14 @@ def database_url(kind: str, tmp_path: Path, service: str) -> Iterator[str]:
             yield url
 
 
-def token(org: str = "ORG1", role: Role = Role.PROVIDER, user: str = "alice") -> str:
-    return mint_token(SECRET, Caller(user=user, organisation=org, role=role))
+def token(
+    org: str = "ORG1",
+    role: Role = Role.PROVIDER,
+    user: str = "alice",
+    lifetime: timedelta = timedelta(hours=1),
+) -> str:
+    caller = Caller(user=user, organisation=org, role=role)
+    return TEST_ISSUER.mint(caller, AUDIENCES, lifetime)
 
 
 def auth(org: str = "ORG1", role: Role = Role.PROVIDER, user: str = "alice") -> dict[str, str]:
@@ -75,12 +97,18 @@ def wait_until(check: Callable[[], Any], timeout: float = 20.0, interval: float 
 
 
 class ServiceProcess:
-    """One service as a real uvicorn process on a free port."""
+    """One service as a real uvicorn process on a free port; it trusts the test issuer, or with
+    `test_issuer=False` the development issuer in its data folder (as `make run` does)."""
 
     def __init__(
-        self, service: str, env: dict[str, str], port: int | None = None, app: str | None = None
+        self,
+        service: str,
+        env: dict[str, str],
+        port: int | None = None,
+        app: str | None = None,
+        test_issuer: bool = True,
     ) -> None:
-        self.service, self.env = service, env
+        self.service, self.env = service, {**(AUTH_ENV if test_issuer else {}), **env}
         self.app = app or f"services.{service}.main:create_app"
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -100,7 +128,7 @@ class ServiceProcess:
             "--log-level",
             "warning",
         ]
-        env = {**os.environ, "TJ_AUTH_SECRET": SECRET, **self.env}
+        env = {**os.environ, **self.env}
         self.process = subprocess.Popen(command, env=env, cwd=ROOT)
         wait_until(lambda: httpx.get(f"{self.url}/health", timeout=1).status_code == 200)
         return self

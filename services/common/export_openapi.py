@@ -44,7 +44,7 @@ def render(document: dict[str, Any]) -> str:
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as data_dir:
-        settings = Settings(data_dir=Path(data_dir), auth_secret="openapi-export-only-" + "x" * 32)
+        settings = Settings(data_dir=Path(data_dir))
         for filename, document in documents(settings).items():
             (OPENAPI_DIR / filename).write_text(render(document))
             print(f"wrote openapi/{filename}")

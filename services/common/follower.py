@@ -23,6 +23,8 @@ import httpx
 from services.common.feed import FeedItem, FeedPage
 
 log = logging.getLogger(__name__)
+# Asked before every request, so a token renewed (or replaced in its file) is used at once.
+TokenProvider = Callable[[], str]
 
 
 class FeedFollower:
@@ -30,7 +32,7 @@ class FeedFollower:
         self,
         name: str,
         feed_url: str,
-        token: str,
+        token: TokenProvider,
         apply_page: Callable[[list[FeedItem], int], None],
         position: Callable[[], int],
         page_size: int = 500,
@@ -39,7 +41,7 @@ class FeedFollower:
     ) -> None:
         self.name, self.feed_url = name, feed_url
         self._apply_page, self._position = apply_page, position
-        self._headers = {"Authorization": f"Bearer {token}"}
+        self._token = token
         self.page_size, self.idle_seconds = page_size, idle_seconds
         self.max_backoff_seconds = max_backoff_seconds
         self.position: int | None = None
@@ -95,7 +97,7 @@ class FeedFollower:
         response = http.get(
             self.feed_url,
             params={"after": after, "limit": self.page_size},
-            headers=self._headers,
+            headers={"Authorization": f"Bearer {self._token()}"},
             timeout=timeout,
         )
         response.raise_for_status()

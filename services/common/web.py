@@ -23,9 +23,10 @@ from services.common.access import (
     require_role,
     require_role_audited,
 )
-from services.common.auth import Caller, CurrentCaller, Role, auth_secret
+from services.common.auth import Caller, CurrentCaller, Role, token_verifier
 from services.common.codes import SharingPurpose, coded_lists
 from services.common.feed import FeedItem, FeedPage, read_feed
+from services.common.issuer import dev_issuer
 from services.common.problems import (
     MEDIA_TYPE,
     RequestGuard,
@@ -68,7 +69,7 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses` entries declaring problem+json answers."""
     descriptions = {
         400: "Malformed request (e.g. a Content-Length that is not a number)",
-        401: "Missing, expired or forged bearer token",
+        401: "Missing, expired, forged or misdirected bearer token",
         403: "The caller may not do this",
         404: "No such record (or not visible to the caller)",
         409: "A rule or the record's current state forbids this",
@@ -88,6 +89,7 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 
 def create_service_app(
+    service: str,
     title: str,
     description: str,
     settings: Settings,
@@ -104,7 +106,9 @@ def create_service_app(
     os.environ.setdefault("PGOPTIONS", f"-c lock_timeout={lock_timeout}s")
     app = FastAPI(title=title, description=description, version="1.0.0")
     app.state.settings = settings
-    app.state.auth_secret = auth_secret(settings)
+    if settings.local_identity:
+        dev_issuer(settings)  # publishes data_dir/jwks.json, the public keys verified with
+    app.state.verifier = token_verifier(settings, service)
     install_problem_handlers(app, domain_errors)
     app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(ResponseHeaders, private_paths=private_paths)
@@ -118,7 +122,13 @@ def create_service_app(
                 PROBLEM_SCHEMA
             )
             schema["components"]["securitySchemes"] = {
-                "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "JWT",
+                    "description": "An ES256 JWT from the identity provider naming the user "
+                    "(sub), organisation (org) and role, with this service in its aud.",
+                }
             }
             schema["security"] = [{"bearer": []}]
             for path_item in schema.get("paths", {}).values():

@@ -7,11 +7,12 @@ from uuid import UUID
 from fastapi import FastAPI, Request
 
 from services.common.access import AccessLog, access_log_env, access_log_routes
-from services.common.auth import Caller, Role, mint_token
+from services.common.auth import Caller
 from services.common.codes import SharingPurpose
 from services.common.deps import get_access_log
 from services.common.feed import FeedItem
 from services.common.follower import FeedFollower
+from services.common.issuer import service_token
 from services.common.settings import Settings
 from services.common.store import store_env
 from services.common.web import common_router, create_service_app, store_health
@@ -64,13 +65,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         follower.stop()
 
-    app = create_service_app("Journey service", DESCRIPTION, settings, STATUS)
+    app = create_service_app("journey", "Journey service", DESCRIPTION, settings, STATUS)
     app.router.lifespan_context = lifespan
     store = store_env(settings.database_url("journey"), settings.write_timeout_seconds)
     application = JourneyApplication(env=store)
     app.state.application = application
-    token = settings.service_token or mint_token(
-        app.state.auth_secret, Caller("journey-follower", "journey-service", Role.SERVICE)
+    token = service_token(
+        settings, "journey-follower", "journey-service", [settings.referral_audience]
     )
     follower = FeedFollower(
         "referral",

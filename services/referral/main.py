@@ -22,7 +22,10 @@ Every write is an immutable event published at `GET /feed`. Errors are RFC 9457
 problem+json. Clients must be 18 to 110 years old (an adult service); NHS numbers are
 checked with their modulus-11 check digit; postcode districts are outward codes only.
 
-**Access.** Send `Authorization: Bearer <JWT>` naming your organisation, role and user.
+**Access.** Send `Authorization: Bearer <JWT>` from the identity provider: ES256, `kid` of a
+key in its JWKS, `iss` the configured issuer, `aud` including this service's audience, `sub`
+(user), `org` (organisation code), `role`, `iat` and `exp` (at most 12 h apart by default);
+anything else is 401.
 Providers, CJIT and CARAT teams record; they and their administrators read only the clients
 and referrals their organisation is party to (made, referred or received). Anything else is
 404, exactly as if it did not exist. Commissioners see no personal data (403). Every read of
@@ -47,7 +50,7 @@ with the version returned in `ETag` (stale: 412).
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    app = create_service_app("Referral service", DESCRIPTION, settings, STATUS)
+    app = create_service_app("referral", "Referral service", DESCRIPTION, settings, STATUS)
     store = store_env(settings.database_url("referral"), settings.write_timeout_seconds)
     application = ReferralApplication(env=store)
     app.state.application = application

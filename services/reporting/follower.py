@@ -13,7 +13,7 @@ from collections.abc import Callable
 from sqlalchemy import Connection, Engine, insert, select, update
 
 from services.common.feed import FeedItem
-from services.common.follower import FeedFollower
+from services.common.follower import FeedFollower, TokenProvider
 from services.reporting import db
 from services.reporting.models import FeedPosition
 from services.reporting.projection import JourneyProjector, project_referral_page
@@ -78,7 +78,11 @@ def projectors() -> dict[str, Project]:
 
 
 def followers(
-    engine: Engine, urls: dict[str, str], token: str, page_size: int, idle_seconds: float
+    engine: Engine,
+    urls: dict[str, str],
+    token: TokenProvider,
+    page_size: int,
+    idle_seconds: float,
 ) -> dict[str, FeedFollower]:
     statistics = Statistics(engine)
     return {

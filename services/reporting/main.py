@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from sqlalchemy.exc import SQLAlchemyError
 
 from services.common.access import ACCESS_ERRORS, AccessLog, access_log_env, access_log_routes
-from services.common.auth import Caller, Role, mint_token
+from services.common.issuer import service_token
 from services.common.settings import Settings
 from services.common.store import store_env
 from services.common.web import create_service_app, service_router
@@ -65,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             follower.stop()
 
     app = create_service_app(
+        "reporting",
         "Reporting service",
         DESCRIPTION,
         settings,
@@ -75,9 +76,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     url = settings.database_url("reporting")
     app.state.engine = engine = db.make_engine(url)
     db.upgrade(engine)
-    token = settings.service_token or mint_token(
-        app.state.auth_secret, Caller("reporting-follower", "reporting-service", Role.SERVICE)
-    )
+    audiences = [settings.referral_audience, settings.journey_audience]
+    token = service_token(settings, "reporting-follower", "reporting-service", audiences)
     urls = {"referral": settings.referral_url, "journey": settings.journey_url}
     app.state.followers = followers(
         engine, urls, token, settings.follow_page_size, settings.follow_interval_seconds

@@ -9,7 +9,7 @@ import time
 
 import httpx
 
-from services.common.auth import Caller, Role, auth_secret, mint_token
+from services.common.issuer import service_token
 from services.common.settings import Settings
 from services.reporting import db
 from services.reporting.follower import followers
@@ -19,9 +19,8 @@ def rebuild(settings: Settings, out: object = sys.stdout) -> dict[str, int]:
     engine = db.make_engine(settings.database_url("reporting"))
     db.drop(engine)
     db.upgrade(engine)
-    token = settings.service_token or mint_token(
-        auth_secret(settings), Caller("reporting-rebuild", "reporting-service", Role.SERVICE)
-    )
+    audiences = [settings.referral_audience, settings.journey_audience]
+    token = service_token(settings, "reporting-rebuild", "reporting-service", audiences)
     urls = {"referral": settings.referral_url, "journey": settings.journey_url}
     counts = {}
     page_size = settings.follow_page_size

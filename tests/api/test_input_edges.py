@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from services.common.auth import Role
 from services.common.settings import Settings
 from tests.builders import client_body, referral_body
-from tests.support import SECRET, auth
+from tests.support import AUTH_SETTINGS, auth
 
 H = auth("ORG1", Role.PROVIDER)
 FULLWIDTH = {ord("0") + i: 0xFF10 + i for i in range(10)}
@@ -21,7 +21,7 @@ PROBLEM = "application/problem+json"
 def referral(tmp_path: Any) -> Iterator[TestClient]:
     from services.referral.main import create_app
 
-    app = create_app(Settings(data_dir=tmp_path, auth_secret=SECRET))
+    app = create_app(Settings(data_dir=tmp_path, **AUTH_SETTINGS))
     yield TestClient(app)
     app.state.application.close()
 
@@ -30,7 +30,7 @@ def referral(tmp_path: Any) -> Iterator[TestClient]:
 def reporting(tmp_path: Any) -> Iterator[TestClient]:
     from services.reporting.main import create_app
 
-    app = create_app(Settings(data_dir=tmp_path, auth_secret=SECRET))
+    app = create_app(Settings(data_dir=tmp_path, **AUTH_SETTINGS))
     yield TestClient(app)
     app.state.engine.dispose()
 

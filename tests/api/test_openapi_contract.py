@@ -7,12 +7,12 @@ from fastapi.testclient import TestClient
 
 from services.common.export_openapi import OPENAPI_DIR, documents, render, service_apps
 from services.common.settings import Settings
-from tests.support import SECRET
+from tests.support import AUTH_SETTINGS
 
 
 @pytest.fixture(scope="module")
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    return Settings(data_dir=tmp_path_factory.mktemp("openapi"), auth_secret=SECRET)
+    return Settings(data_dir=tmp_path_factory.mktemp("openapi"), **AUTH_SETTINGS)
 
 
 def test_committed_documents_equal_what_the_apps_serve(settings: Settings) -> None:

@@ -138,16 +138,21 @@ def test_requests_without_a_valid_token_are_401(referral_api: TestClient) -> Non
 def test_expired_and_wrongly_signed_tokens_are_401(referral_api: TestClient) -> None:
     from datetime import timedelta
 
-    from services.common.auth import Caller, mint_token
-    from tests.support import SECRET
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from services.common.auth import Caller
+    from services.common.issuer import Issuer
+    from tests.support import AUDIENCES, TEST_ISSUER, token
 
     caller = Caller("alice", "ORG1", Role.PROVIDER)
-    expired = mint_token(SECRET, caller, timedelta(seconds=-1))
+    expired = token(lifetime=timedelta(seconds=-1))
     body = assert_problem(
         referral_api.get("/feed", headers={"Authorization": f"Bearer {expired}"}), 401
     )
     assert "expired" in body["detail"]
-    forged = mint_token("another-secret-of-at-least-32-bytes!!", caller)
+    another = Issuer(ec.generate_private_key(ec.SECP256R1()), TEST_ISSUER.issuer)
+    another.kid = TEST_ISSUER.kid
+    forged = another.mint(caller, AUDIENCES, timedelta(hours=1))
     assert_problem(referral_api.get("/feed", headers={"Authorization": f"Bearer {forged}"}), 401)
 
 

@@ -16,7 +16,7 @@ from services.reporting import db
 from services.reporting.rebuild import rebuild
 from tests.generator import generate
 from tests.integration.test_reporting import snapshot
-from tests.support import SECRET, ServiceProcess, auth, database_url, wait_until
+from tests.support import AUTH_SETTINGS, ServiceProcess, auth, database_url, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -47,7 +47,7 @@ def upstream(tmp_path: Path) -> Iterator[dict[str, str]]:
 def reference(upstream: dict[str, str], url: str, tmp_path: Path) -> dict[str, Any]:
     settings = Settings(
         data_dir=tmp_path,
-        auth_secret=SECRET,
+        **AUTH_SETTINGS,
         reporting_database_url=url,
         referral_url=upstream["TJ_REFERRAL_URL"],
         journey_url=upstream["TJ_JOURNEY_URL"],

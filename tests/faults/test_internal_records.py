@@ -2,6 +2,7 @@
 page: every follower pages past them on `next_after`, reaches what follows, says it is caught up
 exactly when it is, and a rebuild applies every event."""
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from services.common.auth import Caller, Role, mint_token
+from services.common.auth import Role
 from services.common.feed import FeedItem, FeedPage
 from services.common.follower import FeedFollower
 from services.common.settings import Settings
@@ -26,7 +27,7 @@ from tests.builders import client_body, days_ago, referral_body
 from tests.conftest import MakeSettings
 from tests.integration.test_reporting import snapshot
 from tests.journey_driver import RISKS, SERVICE, H
-from tests.support import SECRET, ServiceProcess
+from tests.support import ServiceProcess, token
 
 PAGE = 10
 RUN = 3 * PAGE + 5  # consent changes in a row: as many internal records in the journey feed
@@ -211,9 +212,9 @@ def test_a_rebuild_and_a_catch_up_apply_every_event_past_a_run_of_internal_recor
             assert snapshot(engine) == incremental
             db.drop(engine)
             db.upgrade(engine)
-            token = mint_token(SECRET, Caller("rebuild-test", "reporting-service", Role.SERVICE))
+            service = functools.partial(token, "reporting-service", Role.SERVICE, "rebuild-test")
             urls = {"referral": settings.referral_url, "journey": settings.journey_url}
-            for follower in followers(engine, urls, token, PAGE, 0).values():
+            for follower in followers(engine, urls, service, PAGE, 0).values():
                 assert follower.catch_up(timeout=10), follower.last_error
                 assert follower.status()["caught_up"]
             assert snapshot(engine) == incremental

@@ -33,6 +33,7 @@ from services.common.codes import (
 from services.common.feed import read_feed
 from services.journey.application import JourneyApplication
 from services.journey.domain import Episode
+from services.journey.steps.base import JourneyEvent
 from services.referral.application import ReferralApplication
 from services.referral.domain import Client, Referral
 
@@ -217,7 +218,7 @@ def journey_of(
         day += timedelta(days=offset)
         return day
 
-    def record(event: type[Episode.JourneyEvent], on: date | None, **data: Any) -> bool:
+    def record(event: type[JourneyEvent], on: date | None, **data: Any) -> bool:
         if on is None:
             return False
         episode.record(event, on, by, now, **data)

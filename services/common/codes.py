@@ -4,6 +4,7 @@ Values are stable identifiers: they are stored in events and published in feeds.
 Sections refer to "Models of Care for Treatment of Adult Drug Misusers: Update 2006".
 """
 
+from collections.abc import Iterable
 from enum import Enum
 
 
@@ -118,6 +119,14 @@ class Tier(Enum):
 
 
 STRUCTURED_TIERS = frozenset({Tier.TIER_3, Tier.TIER_4})
+
+
+def episode_tier(active: Iterable[Tier | int]) -> Tier | None:
+    """An episode's tier on a day: the highest tier among its interventions active that day;
+    none while none is (the tier triage indicated is an assessment, shown as such). The journey
+    service and every caseload read it through here, so they cannot disagree."""
+    tiers = [Tier(t) if isinstance(t, int) else t for t in active]
+    return max(tiers, key=lambda t: t.value) if tiers else None
 
 
 class Modality(Enum):

@@ -1,12 +1,14 @@
 """Annotated dependencies and response declarations shared by the services' routes."""
 
+import hashlib
+import json
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 
 from services.common.access import AccessLog
 from services.common.auth import Caller
-from services.common.idempotency import Receipt, receipt
+from services.common.idempotency import Receipt
 from services.common.versions import expected_version
 from services.common.web import problems
 
@@ -18,6 +20,33 @@ def get_access_log(request: Request) -> AccessLog:
 
 def recorded_by(caller: Caller) -> dict[str, str]:
     return {"organisation": caller.organisation, "user": caller.user}
+
+
+async def receipt(
+    request: Request,
+    key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            # Printable ASCII, no white space at either end (HTTP would strip it).
+            pattern=r"^[!-~]([ -~]{0,253}[!-~])?$",
+            description="Retry-safe writes: the same key and body returns the first "
+            "response and records nothing more; a different body is 422.",
+        ),
+    ] = None,
+) -> Receipt | None:
+    if key is None:
+        return None
+    body = await request.body()
+    try:
+        canonical = json.dumps(json.loads(body or b"null"), sort_keys=True)
+    except ValueError:
+        canonical = body.decode("utf-8", "replace")
+    digest = hashlib.sha256(
+        f"{request.method}\n{request.url.path}\n{request.headers.get('if-match', '')}\n"
+        f"{canonical}".encode()
+    ).hexdigest()
+    return Receipt(organisation="", key=key, fingerprint=digest, created={})
 
 
 Log = Annotated[AccessLog, Depends(get_access_log)]

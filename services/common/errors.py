@@ -25,3 +25,7 @@ class ConsentUnknownError(Exception):
     """Consent cannot be established now.
 
     Nothing is shared while it cannot: retry shortly."""
+
+
+class IdempotencyKeyReusedError(Exception):
+    """Idempotency-Key reused for a different request."""

@@ -4,18 +4,15 @@ produced, so a retry, a concurrent duplicate or a crash between them can never r
 The replayed response is the aggregate rendered at the version the first request produced.
 """
 
-import hashlib
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Any
 from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
-from fastapi import Header, Request
 
 from services.common.auth import Caller
-from services.common.problems import Problem
+from services.common.errors import IdempotencyKeyReusedError
 
 NAMESPACE = UUID("2b0e8f4e-8c1a-4a57-9d36-0a4c2f1b7e21")
 INTERNAL_TYPES = frozenset({"IdempotencyKeyUsed"})
@@ -34,10 +31,15 @@ class IdempotencyRecord(Aggregate):
         fingerprint: str,
         aggregate_id: UUID,
         version: int,
-        headers: dict[str, str],
+        created: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         self.fingerprint, self.aggregate_id = fingerprint, aggregate_id
-        self.result_version, self.headers = version, headers
+        # The ids the write created besides its aggregate's (an intervention's). Records
+        # stored before kept them as the HTTP header they were answered in.
+        old = {"intervention_id": (headers or {}).get("Intervention-Id")}
+        self.result_version = version
+        self.created = created or {k: v for k, v in old.items() if v}
 
 
 @dataclass
@@ -47,7 +49,7 @@ class Receipt:
     organisation: str
     key: str
     fingerprint: str
-    headers: dict[str, str]
+    created: dict[str, str]
 
     def record(self, aggregate: Aggregate) -> IdempotencyRecord:
         return IdempotencyRecord(
@@ -56,39 +58,12 @@ class Receipt:
             fingerprint=self.fingerprint,
             aggregate_id=aggregate.id,
             version=aggregate.version,
-            headers=self.headers,
+            created=self.created,
         )
 
     @property
     def record_id(self) -> UUID:
         return IdempotencyRecord.create_id(self.organisation, self.key)
-
-
-async def receipt(
-    request: Request,
-    key: Annotated[
-        str | None,
-        Header(
-            alias="Idempotency-Key",
-            # Printable ASCII, no white space at either end (HTTP would strip it).
-            pattern=r"^[!-~]([ -~]{0,253}[!-~])?$",
-            description="Retry-safe writes: the same key and body returns the first "
-            "response and records nothing more; a different body is 422.",
-        ),
-    ] = None,
-) -> "Receipt | None":
-    if key is None:
-        return None
-    body = await request.body()
-    try:
-        canonical = json.dumps(json.loads(body or b"null"), sort_keys=True)
-    except ValueError:
-        canonical = body.decode("utf-8", "replace")
-    digest = hashlib.sha256(
-        f"{request.method}\n{request.url.path}\n{request.headers.get('if-match', '')}\n"
-        f"{canonical}".encode()
-    ).hexdigest()
-    return Receipt(organisation="", key=key, fingerprint=digest, headers={})
 
 
 def bind(receipt: "Receipt | None", caller: Caller) -> "Receipt | None":
@@ -99,16 +74,12 @@ def bind(receipt: "Receipt | None", caller: Caller) -> "Receipt | None":
 
 
 def check_replay(record: IdempotencyRecord | None, receipt: Receipt) -> IdempotencyRecord | None:
-    """The earlier record for this key if the request is the same; 422 if the body differs."""
+    """The earlier record for this key if the request is the same (the body differs: error)."""
     if record is None:
         return None
     if record.fingerprint != receipt.fingerprint:
-        raise Problem(
-            422,
-            "idempotency-key-reused",
-            "Idempotency-Key reused",
-            "This Idempotency-Key was used for a different request; use a new key.",
-            rule="idempotency-key-reused",
+        raise IdempotencyKeyReusedError(
+            "This Idempotency-Key was used for a different request; use a new key."
         )
     return record
 
@@ -116,7 +87,8 @@ def check_replay(record: IdempotencyRecord | None, receipt: Receipt) -> Idempote
 def keyed_write(
     app: Any, key: "Receipt | None", caller: Caller, write: Callable[["Receipt | None"], Aggregate]
 ) -> tuple[Any, dict[str, str]]:
-    """Run a write once per Idempotency-Key; a repeat gets the first result and headers back.
+    """Run a write once per Idempotency-Key; a repeat gets the first result back, with the ids
+    it created.
 
     `app` is a JsonApplication (replay, repository); `write` saves with the receipt.
     """
@@ -126,10 +98,10 @@ def keyed_write(
     record = app.replay(key)
     if record is None:
         try:
-            return write(key), (key.headers if key else {})
+            return write(key), (key.created if key else {})
         except ConcurrentChangeError:
             record = app.replay(key)  # a concurrent request with the same key won
             if record is None:
                 raise
     aggregate = app.repository.get(record.aggregate_id, version=record.result_version)
-    return aggregate, dict(record.headers)
+    return aggregate, dict(record.created)

@@ -14,7 +14,12 @@ from sqlalchemy.exc import TimeoutError as SQLPoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.common.errors import ConsentUnknownError, OutcomeUnknownError, StoreUnavailableError
+from services.common.errors import (
+    ConsentUnknownError,
+    IdempotencyKeyReusedError,
+    OutcomeUnknownError,
+    StoreUnavailableError,
+)
 
 PROBLEM_TYPE_BASE = "https://treatment-journeys.example/problems/"
 MEDIA_TYPE = "application/problem+json"
@@ -172,6 +177,7 @@ def install_problem_handlers(
     ):
         app.add_exception_handler(fault, on_fault(slug))
     app.add_exception_handler(IntegrityError, on_conflict)
+    app.add_exception_handler(IdempotencyKeyReusedError, on_domain(422, "idempotency-key-reused"))
     for error_type, (status, slug) in domain_errors.items():
         app.add_exception_handler(error_type, on_domain(status, slug))
 

@@ -30,26 +30,16 @@ from services.common.problems import Problem
 from services.common.versions import set_etag
 from services.journey.application import JourneyApplication
 from services.journey.domain import Episode
-from services.journey.rules import EventNotFoundError, UncorrectableEventError
-from services.journey.schemas import (
-    AftercareIn,
-    AssessmentIn,
-    CarePlanIn,
+from services.journey.schemas import EpisodeOut, EventIn, EventOut, JourneyOut
+from services.journey.steps import STEPS, Step
+from services.journey.steps.corrections import (
     CorrectionIn,
-    DischargeIn,
-    EpisodeOut,
-    EventIn,
-    EventOut,
+    EventNotFoundError,
     InErrorIn,
-    InitialCarePlanIn,
-    InterventionEndIn,
-    InterventionIn,
-    JourneyOut,
-    KeyworkerIn,
-    ReEngageIn,
-    ReviewIn,
-    TriageIn,
+    UncorrectableEventError,
 )
+from services.journey.steps.interventions import InterventionEndIn, InterventionIn
+from services.journey.steps.opening import ReEngageIn
 from services.journey.views import episode_out, events_out, journey_episode_out
 
 
@@ -62,72 +52,24 @@ App = Annotated[JourneyApplication, Depends(get_application)]
 router = APIRouter(tags=["episodes"])
 CARE = SharingPurpose.CARE_COORDINATION
 
-# Each journey event: its path under /episodes/{id}/, its event class and its request body.
-EVENT_ENDPOINTS: list[tuple[str, type[Episode.JourneyEvent], type[EventIn], str]] = [
-    (
-        "triage",
-        Episode.TriageCompleted,
-        TriageIn,
-        "Triage assessment: urgency, tier indicated, outcome, risks over the five areas of §4.5.",
-    ),
-    ("keyworker", Episode.KeyworkerAssigned, KeyworkerIn, "Assign or change the keyworker."),
-    (
-        "initial-care-plan",
-        Episode.InitialCarePlanAgreed,
-        InitialCarePlanIn,
-        "Initial care plan after triage (§4.3). Rule: not before triage.",
-    ),
-    (
-        "comprehensive-assessment",
-        Episode.ComprehensiveAssessmentCompleted,
-        AssessmentIn,
-        "Comprehensive assessment: needs across the four domains (§4.4).",
-    ),
-    (
-        "care-plan",
-        Episode.CarePlanAgreed,
-        CarePlanIn,
-        "Care plan agreed (§5.3.2). Rule: not before triage.",
-    ),
-    (
-        "care-plan-reviews",
-        Episode.CarePlanReviewed,
-        ReviewIn,
-        "Care plan reviewed. Rule: needs an agreed plan (initial or full), not dated before it.",
-    ),
-    (
-        "aftercare-plan",
-        Episode.AftercarePlanAgreed,
-        AftercareIn,
-        "Aftercare plan (§9.10); allowed after discharge.",
-    ),
-    (
-        "discharge",
-        Episode.Discharged,
-        DischargeIn,
-        "Discharge with a coded exit reason; ends interventions still active. Once per episode.",
-    ),
-]
-BODY_FOR_TYPE: dict[str, type[EventIn]] = {
-    event_class.__name__: body for _, event_class, body, _ in EVENT_ENDPOINTS
-}
-BODY_FOR_TYPE.update(
-    {"InterventionStarted": InterventionIn, "InterventionEnded": InterventionEndIn}
-)
+# A correction's replacement is validated by the body of the event it replaces.
+BODY_FOR_TYPE: dict[str, type[EventIn]] = {s.type: s.body for s in STEPS if s.body is not None}
 
 
 def answer(
-    episode: Episode, response: Response, headers: dict[str, str] | None = None
+    episode: Episode, response: Response, created: dict[str, str] | None = None
 ) -> EpisodeOut:
     set_etag(response, episode.version)
     response.headers["Location"] = f"/episodes/{episode.id}"
-    response.headers.update(headers or {})
+    if created and "intervention_id" in created:
+        response.headers["Intervention-Id"] = created["intervention_id"]
     return episode_out(episode)
 
 
-def add_event_endpoint(
-    path: str, event_class: type[Episode.JourneyEvent], body_type: type[EventIn], summary: str
-) -> None:
+def add_event_endpoint(step: Step) -> None:
+    """POST /episodes/{id}/<step path>: record the step's event from its body."""
+    event_class, body_type = step.event, step.body
+
     def record_event(
         episode_id: UUID,
         body: EventIn,
@@ -157,18 +99,19 @@ def add_event_endpoint(
         return answer(episode, response, headers)
 
     record_event.__annotations__["body"] = body_type  # FastAPI validates the specific body
-    record_event.__name__ = f"record_{event_class.__name__}"
+    record_event.__name__ = f"record_{step.type}"
     router.post(
-        f"/episodes/{{episode_id}}/{path}",
+        f"/episodes/{{episode_id}}/{step.path}",
         status_code=201,
         response_model=EpisodeOut,
-        summary=summary,
+        summary=step.summary,
         responses=WRITE_PROBLEMS,
     )(record_event)
 
 
-for endpoint in EVENT_ENDPOINTS:
-    add_event_endpoint(*endpoint)
+for routed in STEPS:
+    if routed.path is not None:
+        add_event_endpoint(routed)
 
 
 @router.post(
@@ -197,7 +140,7 @@ def start_intervention(
 
     def write(receipt: Receipt | None) -> Episode:
         if receipt is not None:
-            receipt.headers["Intervention-Id"] = intervention_id
+            receipt.created["intervention_id"] = intervention_id
         return app.record(
             episode_id,
             Episode.InterventionStarted,
@@ -209,9 +152,9 @@ def start_intervention(
             **body.event_data(),
         )
 
-    episode, headers = keyed_write(app, key, caller, write)
+    episode, created = keyed_write(app, key, caller, write)
     written(log, caller, purpose, "episode", episode.id, episode.state.client_id)
-    return answer(episode, response, headers or {"Intervention-Id": intervention_id})
+    return answer(episode, response, created or {"intervention_id": intervention_id})
 
 
 @router.post(

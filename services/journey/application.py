@@ -21,7 +21,7 @@ from services.common.log_index import LogIndex
 from services.common.store import ConcurrentChangeError, JsonApplication
 from services.journey.consent import ClientConsents, shared_with
 from services.journey.domain import Episode
-from services.journey.rules import EpisodeNotFoundError, VersionMismatchError
+from services.journey.steps.base import EpisodeNotFoundError, JourneyEvent, VersionMismatchError
 
 REFERRAL_FEED = "referral"
 # Referral events that change who may see another organisation's part of a journey.
@@ -149,7 +149,7 @@ class JourneyApplication(JsonApplication):
     def record(
         self,
         episode_id: UUID,
-        event_class: type[Episode.JourneyEvent],
+        event_class: type[JourneyEvent],
         by: dict[str, str],
         on: date,
         expected_version: int | None = None,

@@ -1,99 +1,52 @@
 """The Episode aggregate: one organisation's involvement with a client (§3.9).
 
-Every journey event is one class below, with its fields as the feed's `data`. Commands check
-the rules (rules.py) against the current state; the events only fold into state (state.py).
+Each journey event is defined with its clinical step (steps/), its fields being the feed's
+`data`. Commands check the step's rules against the current state, once; every event, on
+recording and on replay, only folds into the state.
 """
 
 from datetime import UTC, date, datetime
-from typing import Any, cast
+from typing import Any
 from uuid import UUID, uuid4, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from services.common.codes import (
-    AssessmentOutcome,
-    ExitReason,
-    InterventionEndReason,
-    Modality,
-    PriorityFlag,
-    ReferralSource,
-    RiskLevel,
-    Tier,
-    Urgency,
+from services.common.codes import PriorityFlag, ReferralSource
+from services.journey import steps
+from services.journey.state import EpisodeState, Fact
+from services.journey.steps import (
+    aftercare,
+    assessment,
+    care_plan,
+    corrections,
+    discharge,
+    interventions,
+    opening,
 )
-from services.journey import rules
-from services.journey.state import CORRECTION_TYPES, EpisodeState, Fact, evolve, fold
+from services.journey.steps.base import JourneyEvent, check_date
+from services.journey.steps.opening import OPENING
 
 EPISODE_NAMESPACE = UUID("6f1c2c52-8f5e-4d0c-9a55-2d6e0c1f7a10")
 ENVELOPE = ("originator_id", "originator_version", "timestamp", "originator_topic", "on", "by")
 
 
 class Episode(Aggregate):
-    class JourneyEvent(Aggregate.Event):
-        on: date
-        by: dict[str, str]
-
-        def apply(self, aggregate: Aggregate) -> None:
-            cast("Episode", aggregate).absorb(self)
-
-    class TriageCompleted(JourneyEvent):
-        urgency: Urgency
-        tier_indicated: Tier
-        outcome: AssessmentOutcome
-        risks: dict[str, RiskLevel]
-
-    class KeyworkerAssigned(JourneyEvent):
-        keyworker: str
-
-    class InitialCarePlanAgreed(JourneyEvent):
-        goals: list[dict[str, Any]]
-        next_review_on: date | None
-
-    class ComprehensiveAssessmentCompleted(JourneyEvent):
-        needs: dict[str, str]
-
-    class CarePlanAgreed(JourneyEvent):
-        goals: list[dict[str, Any]]
-        next_review_on: date
-
-    class CarePlanReviewed(JourneyEvent):
-        progress: list[dict[str, Any]]
-        revised_goals: list[dict[str, Any]] | None
-        next_review_on: date
-
-    class InterventionStarted(JourneyEvent):
-        intervention_id: str
-        modality: Modality
-        tier: Tier
-
-    class InterventionEnded(JourneyEvent):
-        intervention_id: str
-        reason: InterventionEndReason
-
-    class Discharged(JourneyEvent):
-        exit_reason: ExitReason
-        planned: bool
-
-    class AftercarePlanAgreed(JourneyEvent):
-        drug_related_support: list[str]
-        non_drug_related_support: list[str]
-        agencies: list[str]
-
-    class ReEngaged(JourneyEvent):
-        new_episode_id: UUID
-        organisation: str
-
-    class EventRecordedInError(JourneyEvent):
-        target_version: int
-        target_type: str
-        reason: str
-
-    class EventCorrected(JourneyEvent):
-        target_version: int
-        target_type: str
-        replacement_on: date
-        replacement: dict[str, Any]
-        reason: str
+    # The journey events, each defined with its step (steps/). Named here, they are published
+    # and stored as Episode's events (topic services.journey.domain:Episode.<Name>), as they
+    # always have been.
+    TriageCompleted = assessment.TriageCompleted
+    KeyworkerAssigned = assessment.KeyworkerAssigned
+    ComprehensiveAssessmentCompleted = assessment.ComprehensiveAssessmentCompleted
+    InitialCarePlanAgreed = care_plan.InitialCarePlanAgreed
+    CarePlanAgreed = care_plan.CarePlanAgreed
+    CarePlanReviewed = care_plan.CarePlanReviewed
+    InterventionStarted = interventions.InterventionStarted
+    InterventionEnded = interventions.InterventionEnded
+    Discharged = discharge.Discharged
+    AftercarePlanAgreed = aftercare.AftercarePlanAgreed
+    ReEngaged = opening.ReEngaged
+    EventRecordedInError = corrections.EventRecordedInError
+    EventCorrected = corrections.EventCorrected
 
     @staticmethod
     def create_id(referral_id: UUID | None) -> UUID:
@@ -121,9 +74,9 @@ class Episode(Aggregate):
         self.facts: list[Fact] = []
         self.state = EpisodeState()
         data = {k: v for k, v in locals().items() if k not in ("self", "on", "by", "data")}
-        opened = Fact(1, "EpisodeOpened", on, data, recorded_at=self.created_on, recorded_by=by)
+        opened = Fact(1, OPENING, on, data, recorded_at=self.created_on, recorded_by=by)
         self.facts.append(opened)
-        evolve(self.state, opened)
+        steps.evolve(self.state, opened)
 
     # Commands: rules run here, once.
 
@@ -133,18 +86,22 @@ class Episode(Aggregate):
         on: date,
         by: dict[str, str],
         today: date,
-        **data: Any,
+        **given: Any,
     ) -> None:
-        candidate = Fact(
-            self.version + 1, event_class.__name__, on, data, recorded_at=datetime.now(UTC)
-        )
-        rules.check(self.state, candidate, today)
-        self.trigger_event(event_class, on=on, by=by, **data)
+        """Record a journey event: what the domain derives is added to what the caller gave,
+        and the step's rules are checked against the current state."""
+        step = steps.BY_TYPE[event_class.__name__]
+        data = step.derive(given)
+        candidate = Fact(self.version + 1, step.type, on, data, recorded_at=datetime.now(UTC))
+        steps.check(self.state, step, candidate, today)
+        self.trigger_event(getattr(Episode, step.type), on=on, by=by, **data)
 
     def mark_in_error(
         self, target_version: int, by: dict[str, str], reason: str, today: date
     ) -> None:
-        target = rules.check_correction(self.state, self.facts, target_version, replacing=False)
+        target = corrections.check_correction(
+            self.state, self.facts, target_version, replacing=False
+        )
         self.trigger_event(
             self.EventRecordedInError,
             on=today,
@@ -163,8 +120,11 @@ class Episode(Aggregate):
         reason: str,
         today: date,
     ) -> None:
-        target = rules.check_correction(self.state, self.facts, target_version, replacing=True)
-        rules.check_date(self.state, replacement_on, today)
+        target = corrections.check_correction(
+            self.state, self.facts, target_version, replacing=True
+        )
+        check_date(self.state, replacement_on, today)
+        replacement = steps.BY_TYPE[target.type].derive(replacement)
         kept = {k: target.data[k] for k in ("intervention_id",) if k in target.data}
         self.trigger_event(
             self.EventCorrected,
@@ -201,7 +161,7 @@ class Episode(Aggregate):
             recorded_by=journey_event.by,
         )
         self.facts.append(fact)
-        if fact.type in CORRECTION_TYPES:
-            self.state = fold(self.facts)
+        if fact.type in corrections.CORRECTION_TYPES:
+            self.state = steps.fold(self.facts)
         else:
-            evolve(self.state, fact)
+            steps.evolve(self.state, fact)

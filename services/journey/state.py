@@ -1,6 +1,6 @@
 """An episode's current state, folded from its effective events (corrections applied).
 
-Pure: no rules, no I/O. The same fold serves the aggregate and every read.
+Pure data: no rules, no I/O. The fold itself (one evolution per event) is in `steps`.
 """
 
 from dataclasses import dataclass, field, replace
@@ -8,10 +8,14 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from services.common.codes import STRUCTURED_TIERS, ExitReason, PriorityFlag, RiskLevel, Tier
-
-CORRECTION_TYPES = frozenset({"EventRecordedInError", "EventCorrected"})
-OPENING = "EpisodeOpened"
+from services.common.codes import (
+    STRUCTURED_TIERS,
+    ExitReason,
+    PriorityFlag,
+    RiskLevel,
+    Tier,
+    episode_tier,
+)
 
 
 @dataclass(frozen=True)
@@ -114,10 +118,12 @@ class EpisodeState:
 
     @property
     def tier(self) -> Tier | None:
-        """The highest tier among active interventions, else the tier indicated at triage."""
-        active = [i.tier.value for i in self.active_interventions]
-        if active:
-            return Tier(max(active))
+        """The tier of treatment being delivered (see `episode_tier`)."""
+        return episode_tier(i.tier for i in self.active_interventions)
+
+    @property
+    def tier_indicated(self) -> Tier | None:
+        """The tier triage indicated: an assessment, not the treatment delivered."""
         return self.triage["tier_indicated"] if self.triage else None
 
     @property
@@ -128,87 +134,3 @@ class EpisodeState:
             area for area, level in risks.items() if level in (RiskLevel.MEDIUM, RiskLevel.HIGH)
         ]
         return raised + [flag.value for flag in self.priority_flags]
-
-
-def effective(facts: list[Fact]) -> list[Fact]:
-    """The facts with corrections applied: in-error ones dropped, corrected ones replaced."""
-    in_error: set[int] = set()
-    replacements: dict[int, Fact] = {}
-    by_version = {fact.version: fact for fact in facts}
-    for fact in facts:
-        target = int(fact.data.get("target_version", 0))
-        if fact.type == "EventRecordedInError":
-            in_error.add(target)
-        elif fact.type == "EventCorrected":
-            original = by_version[target]
-            replacements[target] = replace(
-                original,
-                on=fact.data["replacement_on"],
-                data=fact.data["replacement"],
-                corrected_at=fact.recorded_at,
-            )
-    return [
-        replacements.get(fact.version, fact)
-        for fact in facts
-        if fact.type not in CORRECTION_TYPES and fact.version not in in_error
-    ]
-
-
-def fold(facts: list[Fact]) -> EpisodeState:
-    state = EpisodeState()
-    live = effective(facts)
-    if not live or live[0].type != OPENING:
-        # The opening was recorded in error: the episode is void, but it still belongs to
-        # the organisation and client it was opened for (who may read the void record).
-        state.void = True
-        evolve(state, facts[0])
-        return state
-    for fact in live:
-        evolve(state, fact)
-    return state
-
-
-def evolve(state: EpisodeState, fact: Fact) -> None:
-    """Apply one effective fact to the state (no rules here: they ran when it was recorded)."""
-    d = fact.data
-    state.latest_on = max(state.latest_on, fact.on)
-    match fact.type:
-        case "EpisodeOpened":
-            state.client_id, state.organisation = d["client_id"], d["organisation"]
-            state.referral_id, state.referral_date = d["referral_id"], d["referral_date"]
-            state.opened_on, state.source = fact.on, d["source"]
-            state.priority_flags, state.handover = list(d["priority_flags"]), d["handover"]
-            state.re_engaged_from, state.keyworker = d["re_engaged_from"], d["keyworker"]
-        case "TriageCompleted":
-            state.triaged_on, state.triage = fact.on, d
-        case "KeyworkerAssigned":
-            state.keyworker = d["keyworker"]
-        case "InitialCarePlanAgreed":
-            state.initial_plan_on = fact.on
-            state.goals = list(d["goals"])
-            state.next_review_on = d["next_review_on"]
-        case "ComprehensiveAssessmentCompleted":
-            state.assessed_on, state.needs = fact.on, d["needs"]
-        case "CarePlanAgreed":
-            state.care_plan_on = fact.on
-            state.goals, state.next_review_on = list(d["goals"]), d["next_review_on"]
-        case "CarePlanReviewed":
-            state.last_review_on, state.next_review_on = fact.on, d["next_review_on"]
-            if d["revised_goals"]:
-                state.goals = list(d["revised_goals"])
-        case "InterventionStarted":
-            state.interventions[d["intervention_id"]] = Intervention(
-                id=d["intervention_id"], modality=d["modality"], tier=d["tier"], started_on=fact.on
-            )
-        case "InterventionEnded":
-            ended = state.interventions.get(d["intervention_id"])
-            if ended is not None:  # its start may since have been recorded in error
-                ended.ended_on, ended.end_reason = fact.on, d["reason"]
-        case "Discharged":
-            state.discharged_on, state.exit_reason = fact.on, d["exit_reason"]
-            for active in state.active_interventions:  # discharge ends what is still active
-                active.ended_on, active.end_reason = fact.on, "discharged"
-        case "AftercarePlanAgreed":
-            state.aftercare_on, state.aftercare = fact.on, d
-        case "ReEngaged":
-            state.re_engaged_on, state.re_engaged_to = fact.on, d["new_episode_id"]

@@ -11,7 +11,8 @@ from services.journey.schemas import (
     PlanOut,
     plain_data,
 )
-from services.journey.state import Intervention, effective
+from services.journey.state import Intervention
+from services.journey.steps.corrections import effective
 
 
 def intervention_out(i: Intervention) -> InterventionOut:
@@ -49,6 +50,7 @@ def episode_out(episode: Episode) -> EpisodeOut:
         source=s.source,
         phase=s.phase,
         tier=s.tier,
+        tier_indicated=s.tier_indicated,
         keyworker=s.keyworker,
         triaged_on=s.triaged_on,
         triage=plain_data(s.triage) if s.triage else None,

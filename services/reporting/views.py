@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from services.common.codes import episode_tier
+
 STRUCTURED = (3, 4)
 PLAN_TYPES = ("InitialCarePlanAgreed", "CarePlanAgreed", "CarePlanReviewed")
 
@@ -86,8 +88,8 @@ class EpisodeView:
         return "engagement" if self.triaged_on is not None else "waiting"
 
     def tier_on(self, day: date) -> int | None:
-        active = [i.tier for i in self.interventions.values() if i.active_on(day)]
-        return max(active) if active else None
+        tier = episode_tier(i.tier for i in self.interventions.values() if i.active_on(day))
+        return None if tier is None else tier.value
 
 
 @dataclass

@@ -15,7 +15,7 @@ from services.common.group_commit import GroupCommit, _Write
 from services.common.store import store_env
 from services.journey.application import JourneyApplication
 from services.journey.domain import Episode
-from services.journey.rules import VersionMismatchError
+from services.journey.steps.base import VersionMismatchError
 from tests.support import database_url
 
 BY = {"organisation": "ORG1", "user": "alice"}

@@ -245,3 +245,29 @@ def test_an_episode_opened_in_error_is_absent_from_every_view(
     assert [row["episode_id"] for row in rows] == [kept]
     waiting = r.reporting.get("/waiting-list", headers=H).json()["rows"]
     assert [row["episode_id"] for row in waiting] == [kept]
+
+
+def test_the_tier_of_an_episode_is_the_same_in_the_journey_and_the_caseload(
+    reporting_driver: ReportingDriver,
+) -> None:
+    """Triaged as Tier 3 with nothing started, then a Tier 2 and a Tier 3 intervention, then
+    the Tier 3 one ended: the journey service and the caseload show the same tier each time
+    (the highest tier among the interventions active today; none while none is)."""
+    r, d = reporting_driver, reporting_driver.journeys
+    episode = d.open_episode(referred=60, accepted=59)
+    d.triage(episode, on=58, tier_indicated=3)
+    d.care_plan(episode, on=57)
+
+    def tiers() -> tuple[Any, Any]:
+        r.follow()
+        caseload = r.reporting.get("/caseloads", headers=H).json()["rows"]
+        return d.episode(episode)["tier"], next(c["tier"] for c in caseload)
+
+    assert tiers() == (None, None)
+    assert d.episode(episode)["tier_indicated"] == 3
+    d.start(episode, modality="harm_reduction", on=50)
+    assert tiers() == (2, 2)
+    structured = d.start(episode, modality="structured_psychosocial", on=40)
+    assert tiers() == (3, 3)
+    d.ok(episode, f"interventions/{structured}/end", {"on": days_ago(10), "reason": "completed"})
+    assert tiers() == (2, 2)

@@ -26,9 +26,16 @@ def service_apps(settings: Settings) -> dict[str, FastAPI]:
 
 
 def feed_schema() -> dict[str, Any]:
+    from services.catalogue import published
+
     schema = FeedPage.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "Event feed page (GET /feed on the referral and journey services)"
+    schema["x-event-catalogue"] = {
+        "description": "Every event type on each feed: the item's `type`, its "
+        "`aggregate_type`, and the JSON Schema of its `data`.",
+        "feeds": published(),
+    }
     return schema
 
 

@@ -12,10 +12,11 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
+from services.catalogue import require
 from services.common.feed import FeedItem
 from services.reporting.models import ClientArea, FactRow, ReferralRow
 
-CORRECTIONS = ("EventRecordedInError", "EventCorrected")
+CORRECTIONS = (require("journey", "EventRecordedInError"), require("journey", "EventCorrected"))
 
 
 def postcode_area(district: str | None) -> str:
@@ -83,28 +84,45 @@ def project_referral_page(connection: Connection, items: list[FeedItem]) -> None
 
 
 # What the views and KPIs read of each event; the rest of its data stays in the journey
-# service. Keeping only this makes the facts table small and quick to read.
+# service. Keeping only this makes the facts table small and quick to read. Each name is
+# checked against the event catalogue when this module is imported.
 KEPT = {
-    "EpisodeOpened": (
-        "client_id",
-        "referral_id",
-        "referral_date",
-        "source",
-        "keyworker",
-        "priority_flags",
-    ),
-    "TriageCompleted": ("risks",),
-    "KeyworkerAssigned": ("keyworker",),
-    "InitialCarePlanAgreed": ("next_review_on",),
-    "CarePlanAgreed": ("next_review_on",),
-    "CarePlanReviewed": ("next_review_on",),
-    "InterventionStarted": ("intervention_id", "modality", "tier"),
-    "InterventionEnded": ("intervention_id",),
-    "Discharged": ("exit_reason", "planned"),
-    "ReEngaged": ("organisation", "new_episode_id"),
-    "EventRecordedInError": ("target_version",),
-    "EventCorrected": ("target_version",),
+    require("journey", kind, *fields): fields
+    for kind, fields in {
+        "EpisodeOpened": (
+            "client_id",
+            "referral_id",
+            "referral_date",
+            "source",
+            "keyworker",
+            "priority_flags",
+        ),
+        "TriageCompleted": ("risks",),
+        "KeyworkerAssigned": ("keyworker",),
+        "InitialCarePlanAgreed": ("next_review_on",),
+        "CarePlanAgreed": ("next_review_on",),
+        "CarePlanReviewed": ("next_review_on",),
+        "InterventionStarted": ("intervention_id", "modality", "tier"),
+        "InterventionEnded": ("intervention_id",),
+        "Discharged": ("exit_reason", "planned"),
+        "ReEngaged": ("organisation", "new_episode_id"),
+        "EventRecordedInError": ("target_version",),
+        "EventCorrected": ("target_version",),
+    }.items()
 }
+# The referral events projected here, and the fields read of each, likewise checked.
+require("referral", "ClientRegistered", "postcode_district")
+require(
+    "referral",
+    "ReferralMade",
+    "client_id",
+    "source",
+    "referring_organisation",
+    "receiving_organisation",
+    "handover",
+)
+for _decision in ("ReferralAccepted", "ReferralDeclined", "ReferralWithdrawn"):
+    require("referral", _decision)
 
 
 def brief(kind: str, data: dict[str, Any]) -> str:

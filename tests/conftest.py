@@ -11,10 +11,15 @@ from services.common.settings import Settings
 if TYPE_CHECKING:
     from tests.journey_driver import JourneyDriver
     from tests.reporting_driver import ReportingDriver
-from tests.support import SECRET, database_url
+from tests.support import SECRET, database_url, stop_embedded_postgres
 
 STORES = ["sqlite", "postgres"]
 MakeSettings = Callable[..., Settings]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Stop the embedded PostgreSQL server if a test started one (see tests/support.py)."""
+    stop_embedded_postgres()
 
 
 @pytest.fixture(params=STORES)

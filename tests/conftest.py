@@ -1,4 +1,4 @@
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,13 +14,13 @@ if TYPE_CHECKING:
 from tests.support import (
     AUTH_SETTINGS,
     CONFIGURED_POSTGRES,
+    MakeSettings,
     database_url,
     embedded_postgres,
     stop_embedded_postgres,
 )
 
 STORES = ["sqlite", "postgres"]
-MakeSettings = Callable[..., Settings]
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -3,9 +3,11 @@
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine, select
 
 from services.common.feed import FeedPage
 from services.reporting.follower import apply_page, projectors, stored_position
+from services.reporting.models import ClientArea, FactRow, FeedPosition, ReferralRow
 from tests.journey_driver import SERVICE, JourneyDriver
 
 
@@ -40,3 +42,13 @@ class ReportingDriver:
         response = self.reporting.get("/kpis", params=params, headers=headers)
         assert response.status_code == 200, response.text
         return dict(response.json())
+
+
+def snapshot(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
+    tables = {}
+    with engine.connect() as connection:
+        for model in (FeedPosition, ClientArea, ReferralRow, FactRow):
+            columns = [c for c in model.__table__.columns if c.name != "id"]
+            rows = connection.execute(select(*columns)).all()
+            tables[model.__tablename__] = sorted(tuple(map(str, row)) for row in rows)
+    return tables

@@ -24,6 +24,8 @@ from services.common.local_postgres import LocalPostgres, answers, free_port
 from services.common.settings import DEFAULT_ISSUER, Settings
 
 ROOT = Path(__file__).resolve().parents[1]
+# Settings with fresh stores for the named services (the make_settings fixture).
+MakeSettings = Callable[..., Settings]
 
 # One test issuer key pair per test session; the services under test verify with its JWKS, and
 # their followers mint their own tokens with its key (as with TJ_ISSUER_KEY_FILE in production).
@@ -203,3 +205,16 @@ def send_together(send: Callable[[], httpx.Response], count: int) -> list[httpx.
     for thread in threads:
         thread.join()
     return responses
+
+
+def assert_problem(
+    response: httpx.Response, status: int, rule: str | None = None
+) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body = dict(response.json())
+    assert {"type", "title", "status", "detail"} <= body.keys()
+    assert body["status"] == status
+    if rule is not None:
+        assert body["type"].endswith("/" + rule), body
+    return body

@@ -14,9 +14,8 @@ from fastapi.testclient import TestClient
 
 from services.common.auth import Role
 from tests.builders import client_body, days_ago, handover_body, referral_body
-from tests.conftest import MakeSettings
 from tests.journey_driver import GOALS, RISKS, SERVICE, JourneyDriver
-from tests.support import auth
+from tests.support import MakeSettings, auth
 
 ORGS = {"A": "PROV_A", "B": "CJIT_B", "C": "CARAT_C"}
 ROLES = [Role.PROVIDER, Role.CJIT, Role.ADMINISTRATOR, Role.COMMISSIONER]

@@ -15,12 +15,10 @@ from services.common.access import access_log_env
 from services.common.audit import AccessLog, main
 from services.common.auth import Role
 from services.common.store import store_env
-from tests.api.test_referrals import assert_problem
 from tests.builders import client_body
-from tests.conftest import MakeSettings
 from tests.journey_driver import SERVICE, H, JourneyDriver
 from tests.reporting_driver import ReportingDriver
-from tests.support import auth
+from tests.support import MakeSettings, assert_problem, auth
 
 ADMIN = auth("ORG1", Role.ADMINISTRATOR, user="ada")
 STRANGER = auth("ORG9", Role.PROVIDER, user="eve")

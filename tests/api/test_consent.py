@@ -9,9 +9,8 @@ from fastapi.testclient import TestClient
 
 from services.common.auth import Role
 from tests.builders import client_body, days_ago, handover_body, referral_body
-from tests.conftest import MakeSettings
 from tests.journey_driver import JourneyDriver
-from tests.support import auth
+from tests.support import MakeSettings, auth
 
 CARAT, CJIT, TIER3 = auth("HMP1", Role.CARAT), auth("CJIT1", Role.CJIT), auth("T3", Role.PROVIDER)
 OTHER = auth("P9", Role.PROVIDER)

@@ -1,8 +1,8 @@
 """Corrections are new events: old ones are never edited, and every read honours them."""
 
-from tests.api.test_referrals import assert_problem
 from tests.builders import days_ago
 from tests.journey_driver import RISKS, JourneyDriver
+from tests.support import assert_problem
 
 
 def events(d: JourneyDriver, episode: str) -> list[dict]:  # type: ignore[type-arg]

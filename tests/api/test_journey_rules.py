@@ -4,9 +4,9 @@ from typing import Any
 
 import pytest
 
-from tests.api.test_referrals import assert_problem
 from tests.builders import days_ago
 from tests.journey_driver import GOALS, RISKS, JourneyDriver
+from tests.support import assert_problem
 
 UNKNOWN = "00000000-0000-4000-8000-000000000000"
 

@@ -14,7 +14,7 @@ from tests.builders import (
     handover_referral_body,
     referral_body,
 )
-from tests.support import auth
+from tests.support import assert_problem, auth
 
 H = auth("ORG1", Role.PROVIDER)
 CARAT = auth("HMP1", Role.CARAT)
@@ -36,17 +36,6 @@ def new_referral(api: TestClient, headers: dict[str, str] = H, **override: Any) 
     response = api.post("/referrals", json=body, headers=headers)
     assert response.status_code == 201, response.text
     return dict(response.json())
-
-
-def assert_problem(response: Any, status: int, rule: str | None = None) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    body = dict(response.json())
-    assert {"type", "title", "status", "detail"} <= body.keys()
-    assert body["status"] == status
-    if rule is not None:
-        assert body["type"].endswith("/" + rule), body
-    return body
 
 
 def test_client_is_registered_and_read_back(referral_api: TestClient) -> None:

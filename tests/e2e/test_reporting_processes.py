@@ -15,7 +15,7 @@ from services.referral.application import ReferralApplication
 from services.reporting import db
 from services.reporting.rebuild import rebuild
 from tests.generator import generate
-from tests.integration.test_reporting import snapshot
+from tests.reporting_driver import snapshot
 from tests.support import AUTH_SETTINGS, ServiceProcess, auth, database_url, wait_until
 
 pytestmark = pytest.mark.e2e

@@ -24,10 +24,9 @@ from services.reporting.main import create_app as reporting_app
 from services.reporting.models import FactRow
 from services.reporting.rebuild import rebuild
 from tests.builders import client_body, days_ago, referral_body
-from tests.conftest import MakeSettings
-from tests.integration.test_reporting import snapshot
 from tests.journey_driver import RISKS, SERVICE, H
-from tests.support import ServiceProcess, token
+from tests.reporting_driver import snapshot
+from tests.support import MakeSettings, ServiceProcess, token
 
 PAGE = 10
 RUN = 3 * PAGE + 5  # consent changes in a row: as many internal records in the journey feed

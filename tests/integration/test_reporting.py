@@ -3,28 +3,15 @@
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, select
-
 from services.common.auth import Role
 from services.reporting import db
-from services.reporting.models import ClientArea, FactRow, FeedPosition, ReferralRow
 from tests.builders import days_ago
 from tests.generator import generate
 from tests.journey_driver import H
-from tests.reporting_driver import ReportingDriver
+from tests.reporting_driver import ReportingDriver, snapshot
 from tests.support import auth
 
 COMMISSIONER = auth("NHSE", Role.COMMISSIONER)
-
-
-def snapshot(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
-    tables = {}
-    with engine.connect() as connection:
-        for model in (FeedPosition, ClientArea, ReferralRow, FactRow):
-            columns = [c for c in model.__table__.columns if c.name != "id"]
-            rows = connection.execute(select(*columns)).all()
-            tables[model.__tablename__] = sorted(tuple(map(str, row)) for row in rows)
-    return tables
 
 
 def test_rebuild_from_scratch_equals_incremental_following(

@@ -30,7 +30,11 @@ from services.common.problems import Problem
 from services.common.versions import set_etag
 from services.journey.application import JourneyApplication
 from services.journey.domain import Episode
-from services.journey.rules import EventNotFoundError, UncorrectableEventError
+from services.journey.rules import (
+    EpisodeNotFoundError,
+    EventNotFoundError,
+    UncorrectableEventError,
+)
 from services.journey.schemas import (
     AftercareIn,
     AssessmentIn,
@@ -38,12 +42,14 @@ from services.journey.schemas import (
     CorrectionIn,
     DischargeIn,
     EpisodeOut,
+    EpisodeWrittenOut,
     EventIn,
     EventOut,
     InErrorIn,
     InitialCarePlanIn,
     InterventionEndIn,
     InterventionIn,
+    InterventionStartedOut,
     JourneyOut,
     KeyworkerIn,
     ReEngageIn,
@@ -118,11 +124,11 @@ BODY_FOR_TYPE.update(
 
 def answer(
     episode: Episode, response: Response, headers: dict[str, str] | None = None
-) -> EpisodeOut:
+) -> EpisodeWrittenOut:
     set_etag(response, episode.version)
     response.headers["Location"] = f"/episodes/{episode.id}"
     response.headers.update(headers or {})
-    return episode_out(episode)
+    return EpisodeWrittenOut(**dict(episode_out(episode)), event_version=episode.version)
 
 
 def add_event_endpoint(
@@ -138,7 +144,7 @@ def add_event_endpoint(
         if_match: IfMatch,
         key: Key,
         response: Response,
-    ) -> EpisodeOut:
+    ) -> EpisodeWrittenOut:
         episode, headers = keyed_write(
             app,
             key,
@@ -161,7 +167,7 @@ def add_event_endpoint(
     router.post(
         f"/episodes/{{episode_id}}/{path}",
         status_code=201,
-        response_model=EpisodeOut,
+        response_model=EpisodeWrittenOut,
         summary=summary,
         responses=WRITE_PROBLEMS,
     )(record_event)
@@ -174,7 +180,7 @@ for endpoint in EVENT_ENDPOINTS:
 @router.post(
     "/episodes/{episode_id}/interventions",
     status_code=201,
-    response_model=EpisodeOut,
+    response_model=InterventionStartedOut,
     responses=WRITE_PROBLEMS,
 )
 def start_intervention(
@@ -187,11 +193,11 @@ def start_intervention(
     if_match: IfMatch,
     key: Key,
     response: Response,
-) -> EpisodeOut:
+) -> InterventionStartedOut:
     """Start an intervention; its tier follows from the modality (GET /codes, modality_tiers).
 
     Rule: a Tier 3/4 (structured) intervention needs an agreed care plan, not dated after it.
-    The new intervention's id is in the `Intervention-Id` header and in `interventions`.
+    The new intervention's id is `intervention_id` (also in the `Intervention-Id` header).
     """
     intervention_id = str(uuid4())
 
@@ -211,13 +217,16 @@ def start_intervention(
 
     episode, headers = keyed_write(app, key, caller, write)
     written(log, caller, purpose, "episode", episode.id, episode.state.client_id)
-    return answer(episode, response, headers or {"Intervention-Id": intervention_id})
+    headers = headers or {"Intervention-Id": intervention_id}
+    started = answer(episode, response, headers)
+    # A replay answers with the id the first request created (kept with its key).
+    return InterventionStartedOut(**dict(started), intervention_id=headers["Intervention-Id"])
 
 
 @router.post(
     "/episodes/{episode_id}/interventions/{intervention_id}/end",
     status_code=201,
-    response_model=EpisodeOut,
+    response_model=EpisodeWrittenOut,
     responses=WRITE_PROBLEMS,
 )
 def end_intervention(
@@ -231,7 +240,7 @@ def end_intervention(
     if_match: IfMatch,
     key: Key,
     response: Response,
-) -> EpisodeOut:
+) -> EpisodeWrittenOut:
     """End an intervention. Rules: not before it started; only once."""
     episode, headers = keyed_write(
         app,
@@ -255,7 +264,7 @@ def end_intervention(
 @router.post(
     "/episodes/{episode_id}/re-engagement",
     status_code=201,
-    response_model=EpisodeOut,
+    response_model=EpisodeWrittenOut,
     responses=WRITE_PROBLEMS,
 )
 def re_engage(
@@ -268,11 +277,11 @@ def re_engage(
     if_match: IfMatch,
     key: Key,
     response: Response,
-) -> EpisodeOut:
+) -> EpisodeWrittenOut:
     """The client returns after discharge or drop-out (§3.9.2): a new episode, for the caller's
     organisation, linked to this one. Only the episode's own organisation re-engages (a client
-    returning to another organisation is a new referral). Returns the new episode; its waiting
-    time counts from the re-engagement date."""
+    returning to another organisation is a new referral). Returns the new episode (its `id`;
+    `re_engaged_from` names this one); its waiting time counts from the re-engagement date."""
     new, headers = keyed_write(
         app,
         key,
@@ -288,7 +297,7 @@ def re_engage(
 @router.post(
     "/episodes/{episode_id}/events/{version}/recorded-in-error",
     status_code=201,
-    response_model=EpisodeOut,
+    response_model=EpisodeWrittenOut,
     responses=WRITE_PROBLEMS,
     tags=["corrections"],
 )
@@ -303,7 +312,7 @@ def mark_in_error(
     if_match: IfMatch,
     key: Key,
     response: Response,
-) -> EpisodeOut:
+) -> EpisodeWrittenOut:
     """Mark the episode's event at `version` recorded in error: it drops out of every derived
     view from now on (the event itself is kept). Marking the opening voids the episode."""
     episode, headers = keyed_write(
@@ -321,7 +330,7 @@ def mark_in_error(
 @router.post(
     "/episodes/{episode_id}/events/{version}/correction",
     status_code=201,
-    response_model=EpisodeOut,
+    response_model=EpisodeWrittenOut,
     responses=WRITE_PROBLEMS,
     tags=["corrections"],
 )
@@ -336,7 +345,7 @@ def correct(
     if_match: IfMatch,
     key: Key,
     response: Response,
-) -> EpisodeOut:
+) -> EpisodeWrittenOut:
     """Replace the event at `version` by a corrected one: `replacement` is the body the
     event's own endpoint takes. Views use the correction from the time it is recorded."""
     episode = app.visible_episode(caller.organisation, episode_id, CARE)
@@ -412,6 +421,27 @@ def read_episode(
     stated Purpose. Audited."""
     episode = audited_episode(app, log, caller, purpose, "episode", episode_id)
     set_etag(response, episode.version)
+    return episode_out(episode)
+
+
+@router.get("/episodes", response_model=EpisodeOut, responses=READ_PROBLEMS)
+def find_episode(
+    referral_id: UUID, app: App, log: Log, caller: Reader, purpose: Purpose, response: Response
+) -> EpisodeOut:
+    """The episode an accepted referral opened (the referral service names it as `episode_id`
+    in the acceptance). It appears once this service has followed the referral feed, normally
+    within a second of the acceptance; until then, and when it is not visible to you, 404.
+    Visible as GET /episodes/{episode_id} is. Audited."""
+    with audited(log, caller, purpose, "episode-by-referral", referral_id) as read:
+        episode_id = Episode.create_id(referral_id)
+        owner = app.episode_owner(episode_id)
+        read.client_id = owner[1] if owner else None
+        try:
+            episode = app.visible_episode(caller.organisation, episode_id, purpose)
+        except EpisodeNotFoundError:
+            raise EpisodeNotFoundError(f"No episode opened from referral {referral_id}.") from None
+    set_etag(response, episode.version)
+    response.headers["Content-Location"] = f"/episodes/{episode.id}"
     return episode_out(episode)
 
 

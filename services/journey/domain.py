@@ -6,7 +6,7 @@ the rules (rules.py) against the current state; the events only fold into state 
 
 from datetime import UTC, date, datetime
 from typing import Any, cast
-from uuid import UUID, uuid4, uuid5
+from uuid import UUID, uuid4
 
 from eventsourcing.domain import Aggregate, event
 
@@ -21,10 +21,10 @@ from services.common.codes import (
     Tier,
     Urgency,
 )
+from services.common.ids import episode_id_for_referral
 from services.journey import rules
 from services.journey.state import CORRECTION_TYPES, EpisodeState, Fact, evolve, fold
 
-EPISODE_NAMESPACE = UUID("6f1c2c52-8f5e-4d0c-9a55-2d6e0c1f7a10")
 ENVELOPE = ("originator_id", "originator_version", "timestamp", "originator_topic", "on", "by")
 
 
@@ -100,7 +100,7 @@ class Episode(Aggregate):
         """From a referral, deterministic: one accepted referral can never open two episodes."""
         if referral_id is None:
             return uuid4()
-        return uuid5(EPISODE_NAMESPACE, f"referral:{referral_id}")
+        return episode_id_for_referral(referral_id)
 
     @event("EpisodeOpened")
     def __init__(

@@ -1,14 +1,18 @@
 """What a partner needs without guessing: every write names the event it recorded and the ids it
 created, and an accepted referral names the episode it opens."""
 
+from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
 from services.common.auth import Role
+from services.common.schemas import MOMENT_PATTERN
+from services.common.settings import Settings
 from tests.builders import client_body, days_ago, referral_body
 from tests.journey_driver import RISKS, H, JourneyDriver
-from tests.support import auth
+from tests.support import AUTH_SETTINGS, auth
 
 OTHER = auth("ORG2", Role.PROVIDER)
 ADMIN = auth("ORG1", Role.ADMINISTRATOR, user="auditor")
@@ -150,3 +154,69 @@ def triage_body(on: int, **override: Any) -> dict[str, Any]:
         "risks": RISKS,
         **override,
     }
+
+
+def test_a_time_without_an_offset_is_refused_saying_how_to_add_one(tmp_path: Path) -> None:
+    from services.reporting.main import create_app
+
+    app = create_app(Settings(data_dir=tmp_path, **AUTH_SETTINGS))
+    try:
+        response = TestClient(app).get(
+            "/kpis",
+            params={
+                "period_start": "2025-01-01",
+                "period_end": "2025-01-31",
+                "known_at": "2025-02-01T09:30:00",
+            },
+            headers=H,
+        )
+    finally:
+        app.state.engine.dispose()
+    assert response.status_code == 422
+    (error,) = response.json()["errors"]
+    assert error["field"] == "query.known_at"
+    assert "add Z" in error["message"] and "+01:00" in error["message"]
+
+
+def test_every_time_a_partner_sends_must_carry_an_offset(tmp_path: Path) -> None:
+    """Every date-time in a request (query, header, path or body) of the referral and journey
+    services is a Moment: published with the pattern that demands an offset."""
+    from services.journey.main import create_app as journey_app
+    from services.referral.main import create_app as referral_app
+
+    settings = Settings(data_dir=tmp_path, **AUTH_SETTINGS)
+    for create_app in (referral_app, journey_app):
+        app = create_app(settings)
+        document = app.openapi()
+        app.state.application.close()
+        app.state.access_log.close()
+        inputs: list[Any] = []
+        for operations in document["paths"].values():
+            for operation in operations.values():
+                inputs += [p["schema"] for p in operation.get("parameters", [])]
+                body = operation.get("requestBody", {}).get("content", {})
+                inputs += [c["schema"] for c in body.values()]
+        schemas = reachable(inputs, document["components"]["schemas"])
+        assert any(s.get("format") == "date" for s in schemas)  # the walk reaches the bodies
+        for schema in schemas:
+            if schema.get("format") == "date-time":
+                assert schema.get("pattern") == MOMENT_PATTERN, (document["info"], schema)
+
+
+def reachable(schemas: list[Any], components: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every (sub)schema reachable from `schemas`, following $refs once each."""
+    found, seen, todo = [], set(), list(schemas)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, list):
+            todo += node
+        elif isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str):
+                if ref not in seen:
+                    seen.add(ref)
+                    todo.append(components[ref.rsplit("/", 1)[-1]])
+                continue
+            found.append(node)
+            todo += node.values()
+    return found

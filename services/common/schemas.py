@@ -58,6 +58,7 @@ _DAY = rf"{_YEAR}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
 _TIME = r"([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?"
 DAY_PATTERN = rf"^{_DAY}$"
 MOMENT_PATTERN = rf"^{_DAY}T{_TIME}(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$"
+_NAIVE_MOMENT_PATTERN = rf"^{_DAY}T{_TIME}$"
 
 
 def _day(value: Any) -> Any:
@@ -76,10 +77,19 @@ def _day(value: Any) -> Any:
 def _moment(value: Any) -> Any:
     if isinstance(value, datetime) and value.tzinfo is not None:
         return value.astimezone(UTC)
+    if isinstance(value, str) and re.fullmatch(_NAIVE_MOMENT_PATTERN, value):
+        # Never taken as local time: whose local time would it be?
+        raise PydanticCustomError(
+            "datetime_offset",
+            "a time needs an offset: add Z for UTC or the offset from UTC, such as +01:00 "
+            "(e.g. {value}Z or {value}+01:00)",
+            {"value": value},
+        )
     if not isinstance(value, str) or not re.fullmatch(MOMENT_PATTERN, value):
         raise PydanticCustomError(
             "datetime_format",
-            "a time is RFC 3339 with an offset, e.g. 2025-01-31T12:00:00Z, years 1900 to 2999",
+            "a time is RFC 3339 with an offset (Z or such as +01:00), e.g. "
+            "2025-01-31T12:00:00Z, years 1900 to 2999",
         )
     try:
         return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)

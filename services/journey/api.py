@@ -30,8 +30,16 @@ from services.common.problems import Problem
 from services.common.versions import set_etag
 from services.journey.application import JourneyApplication
 from services.journey.domain import Episode
-from services.journey.schemas import EpisodeOut, EventIn, EventOut, JourneyOut
+from services.journey.schemas import (
+    EpisodeOut,
+    EpisodeWrittenOut,
+    EventIn,
+    EventOut,
+    InterventionStartedOut,
+    JourneyOut,
+)
 from services.journey.steps import STEPS, Step
+from services.journey.steps.base import EpisodeNotFoundError
 from services.journey.steps.corrections import (
     CorrectionIn,
     EventNotFoundError,
@@ -58,12 +66,12 @@ BODY_FOR_TYPE: dict[str, type[EventIn]] = {s.type: s.body for s in STEPS if s.bo
 
 def answer(
     episode: Episode, response: Response, created: dict[str, str] | None = None
-) -> EpisodeOut:
+) -> EpisodeWrittenOut:
     set_etag(response, episode.version)
     response.headers["Location"] = f"/episodes/{episode.id}"
     if created and "intervention_id" in created:
         response.headers["Intervention-Id"] = created["intervention_id"]
-    return episode_out(episode)
+    return EpisodeWrittenOut(**dict(episode_out(episode)), event_version=episode.version)
 
 
 def add_event_endpoint(step: Step) -> None:
@@ -80,8 +88,8 @@ def add_event_endpoint(step: Step) -> None:
         if_match: IfMatch,
         key: Key,
         response: Response,
-    ) -> EpisodeOut:
-        episode, headers = keyed_write(
+    ) -> EpisodeWrittenOut:
+        episode, created = keyed_write(
             app,
             key,
             caller,
@@ -96,14 +104,14 @@ def add_event_endpoint(step: Step) -> None:
             ),
         )
         written(log, caller, purpose, "episode", episode.id, episode.state.client_id)
-        return answer(episode, response, headers)
+        return answer(episode, response, created)
 
     record_event.__annotations__["body"] = body_type  # FastAPI validates the specific body
     record_event.__name__ = f"record_{step.type}"
     router.post(
         f"/episodes/{{episode_id}}/{step.path}",
         status_code=201,
-        response_model=EpisodeOut,
+        response_model=EpisodeWrittenOut,
         summary=step.summary,
         responses=WRITE_PROBLEMS,
     )(record_event)
@@ -117,7 +125,7 @@ for routed in STEPS:
 @router.post(
     "/episodes/{episode_id}/interventions",
     status_code=201,
-    response_model=EpisodeOut,
+    response_model=InterventionStartedOut,
     responses=WRITE_PROBLEMS,
 )
 def start_intervention(
@@ -130,11 +138,11 @@ def start_intervention(
     if_match: IfMatch,
     key: Key,
     response: Response,
-) -> EpisodeOut:
+) -> InterventionStartedOut:
     """Start an intervention; its tier follows from the modality (GET /codes, modality_tiers).
 
     Rule: a Tier 3/4 (structured) intervention needs an agreed care plan, not dated after it.
-    The new intervention's id is in the `Intervention-Id` header and in `interventions`.
+    The new intervention's id is `intervention_id` (also in the `Intervention-Id` header).
     """
     intervention_id = str(uuid4())
 
@@ -154,13 +162,16 @@ def start_intervention(
 
     episode, created = keyed_write(app, key, caller, write)
     written(log, caller, purpose, "episode", episode.id, episode.state.client_id)
-    return answer(episode, response, created or {"intervention_id": intervention_id})
+    created = created or {"intervention_id": intervention_id}
+    started = answer(episode, response, created)
+    # A replay answers with the id the first request created (kept with its key).
+    return InterventionStartedOut(**dict(started), intervention_id=created["intervention_id"])
 
 
 @router.post(
     "/episodes/{episode_id}/interventions/{intervention_id}/end",
     status_code=201,
-    response_model=EpisodeOut,
+    response_model=EpisodeWrittenOut,
     responses=WRITE_PROBLEMS,
 )
 def end_intervention(
@@ -174,9 +185,9 @@ def end_intervention(
     if_match: IfMatch,
     key: Key,
     response: Response,
-) -> EpisodeOut:
+) -> EpisodeWrittenOut:
     """End an intervention. Rules: not before it started; only once."""
-    episode, headers = keyed_write(
+    episode, created = keyed_write(
         app,
         key,
         caller,
@@ -192,13 +203,13 @@ def end_intervention(
         ),
     )
     written(log, caller, purpose, "episode", episode.id, episode.state.client_id)
-    return answer(episode, response, headers)
+    return answer(episode, response, created)
 
 
 @router.post(
     "/episodes/{episode_id}/re-engagement",
     status_code=201,
-    response_model=EpisodeOut,
+    response_model=EpisodeWrittenOut,
     responses=WRITE_PROBLEMS,
 )
 def re_engage(
@@ -211,12 +222,12 @@ def re_engage(
     if_match: IfMatch,
     key: Key,
     response: Response,
-) -> EpisodeOut:
+) -> EpisodeWrittenOut:
     """The client returns after discharge or drop-out (§3.9.2): a new episode, for the caller's
     organisation, linked to this one. Only the episode's own organisation re-engages (a client
-    returning to another organisation is a new referral). Returns the new episode; its waiting
-    time counts from the re-engagement date."""
-    new, headers = keyed_write(
+    returning to another organisation is a new referral). Returns the new episode (its `id`;
+    `re_engaged_from` names this one); its waiting time counts from the re-engagement date."""
+    new, created = keyed_write(
         app,
         key,
         caller,
@@ -225,13 +236,13 @@ def re_engage(
         ),
     )
     written(log, caller, purpose, "episode", new.id, new.state.client_id)
-    return answer(new, response, headers)
+    return answer(new, response, created)
 
 
 @router.post(
     "/episodes/{episode_id}/events/{version}/recorded-in-error",
     status_code=201,
-    response_model=EpisodeOut,
+    response_model=EpisodeWrittenOut,
     responses=WRITE_PROBLEMS,
     tags=["corrections"],
 )
@@ -246,10 +257,10 @@ def mark_in_error(
     if_match: IfMatch,
     key: Key,
     response: Response,
-) -> EpisodeOut:
+) -> EpisodeWrittenOut:
     """Mark the episode's event at `version` recorded in error: it drops out of every derived
     view from now on (the event itself is kept). Marking the opening voids the episode."""
-    episode, headers = keyed_write(
+    episode, created = keyed_write(
         app,
         key,
         caller,
@@ -258,13 +269,13 @@ def mark_in_error(
         ),
     )
     written(log, caller, purpose, "episode", episode.id, episode.state.client_id)
-    return answer(episode, response, headers)
+    return answer(episode, response, created)
 
 
 @router.post(
     "/episodes/{episode_id}/events/{version}/correction",
     status_code=201,
-    response_model=EpisodeOut,
+    response_model=EpisodeWrittenOut,
     responses=WRITE_PROBLEMS,
     tags=["corrections"],
 )
@@ -279,7 +290,7 @@ def correct(
     if_match: IfMatch,
     key: Key,
     response: Response,
-) -> EpisodeOut:
+) -> EpisodeWrittenOut:
     """Replace the event at `version` by a corrected one: `replacement` is the body the
     event's own endpoint takes. Views use the correction from the time it is recorded."""
     episode = app.visible_episode(caller.organisation, episode_id, CARE)
@@ -300,7 +311,7 @@ def correct(
             errors=replacement_errors(error),
             rule="replacement-invalid",  # its body depends on the event replaced
         ) from None
-    corrected, headers = keyed_write(
+    corrected, created = keyed_write(
         app,
         key,
         caller,
@@ -316,7 +327,7 @@ def correct(
         ),
     )
     written(log, caller, purpose, "episode", corrected.id, corrected.state.client_id)
-    return answer(corrected, response, headers)
+    return answer(corrected, response, created)
 
 
 def replacement_errors(error: ValidationError) -> list[dict[str, Any]]:
@@ -355,6 +366,27 @@ def read_episode(
     stated Purpose. Audited."""
     episode = audited_episode(app, log, caller, purpose, "episode", episode_id)
     set_etag(response, episode.version)
+    return episode_out(episode)
+
+
+@router.get("/episodes", response_model=EpisodeOut, responses=READ_PROBLEMS)
+def find_episode(
+    referral_id: UUID, app: App, log: Log, caller: Reader, purpose: Purpose, response: Response
+) -> EpisodeOut:
+    """The episode an accepted referral opened (the referral service names it as `episode_id`
+    in the acceptance). It appears once this service has followed the referral feed, normally
+    within a second of the acceptance; until then, and when it is not visible to you, 404.
+    Visible as GET /episodes/{episode_id} is. Audited."""
+    with audited(log, caller, purpose, "episode-by-referral", referral_id) as read:
+        episode_id = Episode.create_id(referral_id)
+        owner = app.episode_owner(episode_id)
+        read.client_id = owner[1] if owner else None
+        try:
+            episode = app.visible_episode(caller.organisation, episode_id, purpose)
+        except EpisodeNotFoundError:
+            raise EpisodeNotFoundError(f"No episode opened from referral {referral_id}.") from None
+    set_etag(response, episode.version)
+    response.headers["Content-Location"] = f"/episodes/{episode.id}"
     return episode_out(episode)
 
 

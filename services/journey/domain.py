@@ -7,11 +7,12 @@ recording and on replay, only folds into the state.
 
 from datetime import UTC, date, datetime
 from typing import Any
-from uuid import UUID, uuid4, uuid5
+from uuid import UUID, uuid4
 
 from eventsourcing.domain import Aggregate, event
 
 from services.common.codes import PriorityFlag, ReferralSource
+from services.common.ids import episode_id_for_referral
 from services.journey import steps
 from services.journey.state import EpisodeState, Fact
 from services.journey.steps import (
@@ -26,7 +27,6 @@ from services.journey.steps import (
 from services.journey.steps.base import JourneyEvent, check_date
 from services.journey.steps.opening import OPENING
 
-EPISODE_NAMESPACE = UUID("6f1c2c52-8f5e-4d0c-9a55-2d6e0c1f7a10")
 ENVELOPE = ("originator_id", "originator_version", "timestamp", "originator_topic", "on", "by")
 
 
@@ -53,7 +53,7 @@ class Episode(Aggregate):
         """From a referral, deterministic: one accepted referral can never open two episodes."""
         if referral_id is None:
             return uuid4()
-        return uuid5(EPISODE_NAMESPACE, f"referral:{referral_id}")
+        return episode_id_for_referral(referral_id)
 
     @event("EpisodeOpened")
     def __init__(

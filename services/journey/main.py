@@ -20,11 +20,14 @@ from services.journey.api import get_application, router
 from services.journey.application import JourneyApplication
 from services.journey.errors import STATUS
 
-DESCRIPTION = """Episodes and every journey event, with the clinical rules of DESIGN.md.
+DESCRIPTION = """Episodes and every journey event, with the clinical rules of `docs/domain.md`.
 
 An episode is one organisation's involvement with a client, opened for each accepted
 referral (this service follows the referral service's feed) or by re-engagement, and closed
-by discharge. Every write is an immutable event published at `GET /feed`.
+by discharge. Every write is an immutable event published at `GET /feed`, and answers with
+the episode, the new event's `event_version` and the ids it created. An accepted referral's
+episode id is in the referral service's accept response; `GET /episodes?referral_id=` finds it
+here once the feed has been followed (normally within a second).
 
 **Rules** (problem `type` ends with the rule): care-plan-before-triage,
 structured-intervention-before-care-plan (an initial care plan is Tier 2, §4.3),

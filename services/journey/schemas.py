@@ -117,3 +117,20 @@ class JourneyOut(BaseModel):
 
 def plain_data(data: dict[str, Any]) -> dict[str, Any]:
     return {k: plain(v) for k, v in data.items()}
+
+
+class EpisodeWrittenOut(EpisodeOut):
+    """A write's answer: the episode as the write left it, and what the write recorded."""
+
+    event_version: int = Field(
+        description="The version of the event this write recorded (for a re-engagement, the "
+        "new episode's opening): name it in /events/{version}/correction or recorded-in-error. "
+        "It equals `version` and the ETag, which If-Match takes."
+    )
+
+
+class InterventionStartedOut(EpisodeWrittenOut):
+    intervention_id: str = Field(
+        description="The intervention started: name it in /interventions/{intervention_id}/end "
+        "(also in the Intervention-Id header)."
+    )

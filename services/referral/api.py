@@ -20,6 +20,7 @@ from services.common.deps import (
     recorded_by,
 )
 from services.common.idempotency import keyed_write
+from services.common.ids import episode_id_for_referral
 from services.common.problems import Problem
 from services.common.schemas import Day, OrganisationCode
 from services.common.versions import set_etag
@@ -53,7 +54,7 @@ def client_out(client: Client) -> ClientOut:
     return ClientOut.model_validate({**vars(client), "id": client.id, "version": client.version})
 
 
-def referral_out(app: ReferralApplication, referral: Referral) -> ReferralOut:
+def referral_out(app: ReferralApplication, referral: Referral, viewer: str) -> ReferralOut:
     return ReferralOut.model_validate(
         {
             **vars(referral),
@@ -62,8 +63,19 @@ def referral_out(app: ReferralApplication, referral: Referral) -> ReferralOut:
             "recorded_at": referral.created_on,
             "consent": referral.consent,
             "consents": app.standing_consents(referral),
+            "episode_id": episode_id_for(referral, viewer),
         }
     )
+
+
+def episode_id_for(referral: Referral, viewer: str) -> UUID | None:
+    """The episode the acceptance opens, named to its owner only (others look it up by
+    referral on the journey service, where consent decides what they see)."""
+    if referral.status is not ReferralStatus.ACCEPTED:
+        return None
+    if viewer != referral.receiving_organisation:
+        return None
+    return episode_id_for_referral(referral.id)
 
 
 def answer_client(client: Client, response: Response) -> ClientOut:
@@ -73,11 +85,11 @@ def answer_client(client: Client, response: Response) -> ClientOut:
 
 
 def answer_referral(
-    app: ReferralApplication, referral: Referral, response: Response
+    app: ReferralApplication, referral: Referral, response: Response, viewer: str
 ) -> ReferralOut:
     response.headers["Location"] = f"/referrals/{referral.id}"
     set_etag(response, referral.version)
-    return referral_out(app, referral)
+    return referral_out(app, referral, viewer)
 
 
 @router.post(
@@ -161,7 +173,7 @@ def make_referral(
         ),
     )
     written(log, caller, purpose, "referral", referral.id, referral.client_id)
-    return answer_referral(app, referral, response)
+    return answer_referral(app, referral, response, caller.organisation)
 
 
 @router.get(
@@ -179,7 +191,7 @@ def read_referral(
         read.client_id = referral.client_id if referral else None
         referral = app.visible_referral(caller.organisation, referral_id)
     set_etag(response, referral.version)
-    return referral_out(app, referral)
+    return referral_out(app, referral, caller.organisation)
 
 
 @router.get(
@@ -208,7 +220,7 @@ def list_referrals(
     page = summaries[offset : offset + limit]
     if page:
         record(log, caller, purpose, "referral", [(s.id, s.client_id) for s in page])
-    return [referral_out(app, app.get_referral(s.id)) for s in page]
+    return [referral_out(app, app.get_referral(s.id), caller.organisation) for s in page]
 
 
 def decision_route(path: str, decision: str, body_type: type[Any], summary: str) -> None:
@@ -232,8 +244,11 @@ def decision_route(path: str, decision: str, body_type: type[Any], summary: str)
             ),
         )
         set_etag(response, referral.version)
+        if decision == "accept":
+            episode = episode_id_for_referral(referral.id)
+            response.headers["Link"] = f'</episodes/{episode}>; rel="episode"'
         written(log, caller, purpose, "referral", referral.id, referral.client_id)
-        return referral_out(app, referral)
+        return referral_out(app, referral, caller.organisation)
 
     decide.__annotations__["body"] = body_type
     decide.__name__ = decision
@@ -241,9 +256,24 @@ def decision_route(path: str, decision: str, body_type: type[Any], summary: str)
         f"/referrals/{{referral_id}}/{path}",
         response_model=ReferralOut,
         tags=["referrals"],
-        responses=WRITE_PROBLEMS,
+        responses={**WRITE_PROBLEMS, **(EPISODE_LINK if decision == "accept" else {})},
         summary=summary,
     )(decide)
+
+
+EPISODE_LINK: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The referral, accepted; `episode_id` names the episode it opens",
+        "headers": {
+            "Link": {
+                "description": '`</episodes/{episode_id}>; rel="episode"`: a path on the '
+                "journey service, readable once it has followed the referral feed "
+                "(normally within a second)",
+                "schema": {"type": "string"},
+            }
+        },
+    }
+}
 
 
 decision_route(
@@ -251,7 +281,7 @@ decision_route(
     "accept",
     AcceptIn,
     "Accept (taken onto caseload): the receiving organisation only; the journey "
-    "service opens an episode from it",
+    "service opens the episode named in `episode_id` from it",
 )
 decision_route("decline", "decline", DeclineIn, "Decline with a coded reason: the receiver only")
 decision_route("withdraw", "withdraw", WithdrawIn, "Withdraw: the referring organisation only")

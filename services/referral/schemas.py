@@ -225,6 +225,12 @@ class ReferralOut(BaseModel):
     withdrawal_reason: WithdrawalReason | None
     consent_withdrawn_on: date | None
     recorded_at: datetime
+    episode_id: UUID | None = Field(
+        description="Once accepted, to the receiving organisation: the episode the acceptance "
+        "opens, on the journey service (GET /episodes/{episode_id} there; any party finds it "
+        "with GET /episodes?referral_id= if it may see it). It is readable once the journey "
+        "service has followed this service's feed, normally within a second."
+    )
 
 
 class AcceptIn(StrictIn):

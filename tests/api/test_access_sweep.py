@@ -165,6 +165,8 @@ def queries(path: str, ids: dict[str, list[str]]) -> list[dict[str, str]]:
         return [{}] + [{"receiving_organisation": org} for org in ORGS.values()]
     if path == "/access-log":
         return [{"client_id": client} for client in ids["client_id"]]
+    if path == "/episodes":
+        return [{"referral_id": referral} for referral in ids["referral_id"]]
     return [{}]
 
 

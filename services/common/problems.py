@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.common.errors import ConsentUnknownError, OutcomeUnknownError, StoreUnavailableError
+from services.common.metrics import PROBLEMS
 
 PROBLEM_TYPE_BASE = "https://treatment-journeys.example/problems/"
 MEDIA_TYPE = "application/problem+json"
@@ -45,6 +46,7 @@ def problem_response(
     headers: Mapping[str, str] | None = None,
     **extra: Any,
 ) -> JSONResponse:
+    PROBLEMS.labels(slug, str(status)).inc()
     body = {"type": PROBLEM_TYPE_BASE + slug, "title": title, "status": status, "detail": detail}
     body.update(extra)
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)

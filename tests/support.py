@@ -107,12 +107,15 @@ class ServiceProcess:
         port: int | None = None,
         app: str | None = None,
         test_issuer: bool = True,
+        stderr: Path | None = None,
     ) -> None:
+        """`stderr`: a file the process's log lines are appended to."""
         self.service, self.env = service, {**(AUTH_ENV if test_issuer else {}), **env}
         self.app = app or f"services.{service}.main:create_app"
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
+        self.stderr = stderr
 
     def start(self) -> "ServiceProcess":
         command = [
@@ -129,7 +132,11 @@ class ServiceProcess:
             "warning",
         ]
         env = {**os.environ, **self.env}
-        self.process = subprocess.Popen(command, env=env, cwd=ROOT)
+        if self.stderr is None:
+            self.process = subprocess.Popen(command, env=env, cwd=ROOT)
+        else:
+            with self.stderr.open("ab") as stderr:
+                self.process = subprocess.Popen(command, env=env, cwd=ROOT, stderr=stderr)
         wait_until(lambda: httpx.get(f"{self.url}/health", timeout=1).status_code == 200)
         return self
 

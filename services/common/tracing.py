@@ -87,7 +87,7 @@ def current_traceparent() -> str | None:
 def stamp(events: Sequence[Any]) -> None:
     """Record the current trace context on events about to be stored (not when tracing is
     off, nor on events already stamped where they were written)."""
-    traceparent = current_traceparent()
+    traceparent = current_traceparent() if enabled() else None
     if traceparent is None:
         return
     for event in events:
@@ -97,12 +97,12 @@ def stamp(events: Sequence[Any]) -> None:
 
 def links(traceparents: Iterable[str | None], limit: int = 64) -> list[Link]:
     """Links to the spans that wrote a page's events (distinct, at most `limit`)."""
-    found: dict[SpanContext, None] = {}
+    found: dict[tuple[int, int], SpanContext] = {}
     for traceparent in traceparents:
         if traceparent is None or len(found) >= limit:
             continue
         context = trace.get_current_span(_propagator.extract({TRACEPARENT: traceparent}))
         span_context = context.get_span_context()
         if span_context.is_valid:
-            found[span_context] = None
-    return [Link(context) for context in found]
+            found[span_context.trace_id, span_context.span_id] = span_context
+    return [Link(context) for context in found.values()]

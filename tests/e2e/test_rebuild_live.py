@@ -103,7 +103,7 @@ def test_kpis_answered_during_a_rebuild_equal_those_before_it(
 def test_a_second_rebuild_at_the_same_time_is_refused(
     live: tuple[ServiceProcess, Settings],
 ) -> None:
-    reporting, settings = live
+    _, settings = live
     url = settings.database_url("reporting")
     with rebuild_lock(url), pytest.raises(RebuildRunningError):
         rebuild(settings)

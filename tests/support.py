@@ -108,14 +108,16 @@ class ServiceProcess:
         app: str | None = None,
         test_issuer: bool = True,
         stderr: Path | None = None,
+        workers: int = 1,
     ) -> None:
-        """`stderr`: a file the process's log lines are appended to."""
+        """`stderr`: a file the process's log lines are appended to; `workers`: uvicorn
+        worker processes."""
         self.service, self.env = service, {**(AUTH_ENV if test_issuer else {}), **env}
         self.app = app or f"services.{service}.main:create_app"
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
-        self.stderr = stderr
+        self.stderr, self.workers = stderr, workers
 
     def start(self) -> "ServiceProcess":
         command = [
@@ -130,6 +132,7 @@ class ServiceProcess:
             str(self.port),
             "--log-level",
             "warning",
+            *(["--workers", str(self.workers)] if self.workers > 1 else []),
         ]
         env = {**os.environ, **self.env}
         if self.stderr is None:

@@ -41,8 +41,9 @@ Definitions are exactly those of DESIGN.md ("What is derived"), where a reading 
   release date (`over` says how many);
 - caseloads and waiting lists list episodes open on the day (not discharged before it).
 
-The read models are SQLAlchemy tables migrated by alembic (`upgrade head` at start-up);
-`python -m services.reporting.rebuild` drops and rebuilds them from the feeds.
+The read models are SQLAlchemy tables migrated by alembic (`upgrade head` at start-up, or by
+`python -m services.reporting.migrate`); `python -m services.reporting.rebuild` rebuilds them
+from the feeds beside the live ones and swaps them in.
 """
 
 

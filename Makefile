@@ -5,7 +5,7 @@ STORE ?= sqlite
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint openapi token verify-audit bench-journey bench-reporting rebuild-reporting clean
+.PHONY: run test lint openapi token verify-audit bench-journey bench-reporting rebuild-reporting migrate-reporting clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -43,6 +43,9 @@ bench-reporting: $(STAMP)
 
 rebuild-reporting: $(STAMP)
 	$(PY) -m services.reporting.rebuild
+
+migrate-reporting: $(STAMP)
+	$(PY) -m services.reporting.migrate
 
 clean:
 	rm -rf $(VENV) data

@@ -1,6 +1,7 @@
 """Journey events over HTTP against the bare-insert ceiling, on SQLite then PostgreSQL.
 
     .venv/bin/python bench/journey_writes.py [--events 3000] [--concurrency 16]
+    .venv/bin/python bench/journey_writes.py --store postgres --workers 1,2,4
 
 Starts real uvicorn processes (referral + journey, and the bare endpoint), opens episodes
 through the referral feed, then sends journey events (triage, care plan, interventions,
@@ -138,19 +139,29 @@ def summary(name: str, elapsed: float, latencies: list[float], failures: int) ->
 
 
 def bench_store(
-    label: str, urls: dict[str, str], data_dir: Path, events: int, concurrency: int
-) -> None:
-    print(f"\n== {label} ==")
+    label: str,
+    urls: dict[str, str],
+    data_dir: Path,
+    events: int,
+    concurrency: int,
+    workers: int = 1,
+) -> tuple[float, float]:
+    """(journey events/s, bare inserts/s), each service with `workers` uvicorn workers."""
+    print(f"\n== {label}, {workers} worker(s) per service ==")
     env = {
         "TJ_DATA_DIR": str(data_dir),
         "TJ_REFERRAL_DATABASE_URL": urls["referral"],
         "TJ_JOURNEY_DATABASE_URL": urls["journey"],
         "TJ_FOLLOW_INTERVAL_SECONDS": "0.1",
     }
-    referral = ServiceProcess("referral", env).start()
-    journey = ServiceProcess("journey", {**env, "TJ_REFERRAL_URL": referral.url}).start()
+    referral = ServiceProcess("referral", env, workers=workers).start()
+    journey_env = {**env, "TJ_REFERRAL_URL": referral.url}
+    journey = ServiceProcess("journey", journey_env, workers=workers).start()
     bare = ServiceProcess(
-        "bare", {"BARE_DATABASE_URL": urls["bare"]}, app="bench.bare_insert:create_app"
+        "bare",
+        {"BARE_DATABASE_URL": urls["bare"]},
+        app="bench.bare_insert:create_app",
+        workers=workers,
     )
     try:
         per_episode = 20
@@ -189,6 +200,7 @@ def bench_store(
         )
         bare_rate = summary("bare", *asyncio.run(run_load(bare_requests, concurrency, bare.url)))
         print(f"  ratio journey/bare = {journey_rate / bare_rate:.2f}  (goal >= 0.5)")
+        return journey_rate, bare_rate
     finally:
         for process in (bare, journey, referral):
             process.stop()
@@ -199,7 +211,15 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=3200)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--store", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument(
+        "--workers",
+        default="1",
+        help="uvicorn workers per service, comma-separated for several runs (PostgreSQL only)",
+    )
     args = parser.parse_args()
+    if args.workers != "1":
+        by_workers([int(w) for w in args.workers.split(",")], args)
+        return
     if args.store in ("sqlite", "both"):
         with tempfile.TemporaryDirectory() as tmp:
             data = Path(tmp)
@@ -214,6 +234,26 @@ def main() -> None:
         ):
             urls = {"referral": referral_url, "journey": journey_url, "bare": bare_url}
             bench_store("PostgreSQL 15 (local)", urls, Path(tmp), args.events, args.concurrency)
+
+
+def by_workers(counts: list[int], args: argparse.Namespace) -> None:
+    """The PostgreSQL run at each worker count, on fresh databases, then a table."""
+    results = []
+    for workers in counts:
+        with (
+            tempfile.TemporaryDirectory() as tmp,
+            postgres_database() as referral_url,
+            postgres_database() as journey_url,
+            postgres_database() as bare_url,
+        ):
+            urls = {"referral": referral_url, "journey": journey_url, "bare": bare_url}
+            label = "PostgreSQL 15 (local)"
+            rates = bench_store(label, urls, Path(tmp), args.events, args.concurrency, workers)
+            results.append((workers, *rates))
+    print("\n| workers per service | journey events/s | bare inserts/s | ratio |")
+    print("| --- | --- | --- | --- |")
+    for workers, journey, bare in results:
+        print(f"| {workers} | {journey:,.0f} | {bare:,.0f} | {journey / bare:.2f} |")
 
 
 if __name__ == "__main__":

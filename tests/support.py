@@ -148,12 +148,17 @@ class ServiceProcess:
         port: int | None = None,
         app: str | None = None,
         test_issuer: bool = True,
+        stderr: Path | None = None,
+        workers: int = 1,
     ) -> None:
+        """`stderr`: a file the process's log lines are appended to; `workers`: uvicorn
+        worker processes."""
         self.service, self.env = service, {**(AUTH_ENV if test_issuer else {}), **env}
         self.app = app or f"services.{service}.main:create_app"
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
+        self.stderr, self.workers = stderr, workers
 
     def start(self) -> "ServiceProcess":
         command = [
@@ -168,9 +173,14 @@ class ServiceProcess:
             str(self.port),
             "--log-level",
             "warning",
+            *(["--workers", str(self.workers)] if self.workers > 1 else []),
         ]
         env = {**os.environ, **self.env}
-        self.process = subprocess.Popen(command, env=env, cwd=ROOT)
+        if self.stderr is None:
+            self.process = subprocess.Popen(command, env=env, cwd=ROOT)
+        else:
+            with self.stderr.open("ab") as stderr:
+                self.process = subprocess.Popen(command, env=env, cwd=ROOT, stderr=stderr)
         wait_until(lambda: httpx.get(f"{self.url}/health", timeout=1).status_code == 200)
         return self
 

@@ -212,7 +212,9 @@ def current_caller(request: Request) -> Caller:
             "Send 'Authorization: Bearer <token>'; see the README for getting a local token."
         )
     verifier: TokenVerifier = request.app.state.verifier
-    return verifier.read(token.strip())
+    caller = verifier.read(token.strip())
+    request.state.caller = caller  # for the request's log line (services/common/logs.py)
+    return caller
 
 
 CurrentCaller = Annotated[Caller, Depends(current_caller)]

@@ -10,8 +10,18 @@ from uuid import UUID, uuid5
 from eventsourcing.application import Application
 from pydantic import BaseModel, Field
 
+from services.common.metrics import FEED_LAST_POSITION
+
 # Attributes every stored event has that the feed item carries in its own fields.
-ENVELOPE = {"originator_id", "originator_version", "timestamp", "originator_topic", "on", "by"}
+ENVELOPE = {
+    "originator_id",
+    "originator_version",
+    "timestamp",
+    "originator_topic",
+    "on",
+    "by",
+    "traceparent",
+}
 
 
 class RecordedBy(BaseModel):
@@ -32,6 +42,10 @@ class FeedItem(BaseModel):
     recorded_at: datetime = Field(description="When it was recorded (UTC).")
     recorded_by: RecordedBy | None
     data: dict[str, Any] = Field(description="The event's own fields as plain JSON.")
+    traceparent: str | None = Field(
+        default=None,
+        description="W3C trace context of the request that recorded it, when tracing was on.",
+    )
 
 
 class FeedPage(BaseModel):
@@ -115,10 +129,12 @@ def read_feed(
             recorded_at=datetime.fromisoformat(state["timestamp"]),
             recorded_by=RecordedBy.model_construct(**by) if by else None,
             data={k: v for k, v in state.items() if k not in ENVELOPE},
+            traceparent=state.get("traceparent"),
         )
         if visible is None or visible(item):
             items.append(item)
     last_position = app.recorder.max_notification_id() or 0
+    FEED_LAST_POSITION.set(last_position)
     next_after = scanned[-1].id if scanned else max(after, 0)
     return FeedPage.model_construct(
         items=items,

@@ -20,7 +20,14 @@ from typing import Any
 
 import httpx
 
+from services.common import tracing
 from services.common.feed import FeedItem, FeedPage
+from services.common.metrics import (
+    FOLLOWER_ERRORS,
+    FOLLOWER_LAG,
+    FOLLOWER_POSITION,
+    FOLLOWER_UPSTREAM,
+)
 
 log = logging.getLogger(__name__)
 # Asked before every request, so a token renewed (or replaced in its file) is used at once.
@@ -115,11 +122,26 @@ class FeedFollower:
             after = page.next_after
             self._prefetched = (after, self._prefetcher.submit(self._fetch, http, after))
         if page.next_after > self.position:
-            self._apply_page(page.items, page.next_after)
+            self._apply_traced(page)
             self.position = page.next_after
         self.upstream_last_position = page.last_position
         self.last_contact, self.last_error = datetime.now(UTC), None
+        FOLLOWER_POSITION.labels(self.name).set(self.position)
+        FOLLOWER_UPSTREAM.labels(self.name).set(page.last_position)
+        FOLLOWER_LAG.labels(self.name).set(max(page.last_position - self.position, 0))
         return page
+
+    def _apply_traced(self, page: FeedPage) -> None:
+        if not tracing.enabled():
+            self._apply_page(page.items, page.next_after)
+            return
+        # Its own trace, linked to the requests that wrote the page's events.
+        with tracing.tracer.start_as_current_span(
+            f"apply {self.name} feed page",
+            links=tracing.links(item.traceparent for item in page.items),
+            attributes={"feed.name": self.name, "feed.next_after": page.next_after},
+        ):
+            self._apply_page(page.items, page.next_after)
 
     def run(self) -> None:
         backoff = self.idle_seconds
@@ -133,6 +155,7 @@ class FeedFollower:
                 # The loop outlives any failure (feed down, store restarting): log, back off,
                 # and re-read the position from the store, which is the truth.
                 except Exception as error:
+                    FOLLOWER_ERRORS.labels(self.name).inc()
                     self.last_error = f"{type(error).__name__}: {error}"
                     log.warning("%s feed: %s; retrying in %.1fs", self.name, error, backoff)
                     self.position = None

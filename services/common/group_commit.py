@@ -28,6 +28,7 @@ from typing import Any
 from eventsourcing.persistence import EventStore, IntegrityError, PersistenceError
 
 from services.common.errors import OutcomeUnknownError, StoreUnavailableError
+from services.common.metrics import COMMIT_BATCH, COMMIT_QUEUE, FEED_LAST_POSITION, STORE_ERRORS
 
 MAX_BATCH = 64
 
@@ -85,6 +86,7 @@ class GroupCommit:
         write = _Write(events)
         with self._wake:
             self._pending.append(write)
+            COMMIT_QUEUE.set(len(self._pending))
             self._wake.notify()
         if not write.done.wait(self.timeout):
             if write.withdraw():
@@ -139,6 +141,7 @@ class GroupCommit:
                 while not self._pending:
                     self._wake.wait()
                 queued, self._pending = self._pending, []
+                COMMIT_QUEUE.set(0)
             taken = [write for write in queued if write.take()]
             for start in range(0, len(taken), MAX_BATCH):
                 batch = taken[start : start + MAX_BATCH]
@@ -152,8 +155,9 @@ class GroupCommit:
 
     def _commit(self, batch: list[_Write]) -> None:
         self._committing_since = time.monotonic()
+        COMMIT_BATCH.observe(len(batch))
         try:
-            self._store.put([event for write in batch for event in write.events])
+            recordings = self._store.put([event for write in batch for event in write.events])
         except PersistenceError as error:
             self._committing_since = None
             self._failed(error)
@@ -162,6 +166,8 @@ class GroupCommit:
         else:
             self._committing_since = None
             self._succeeded()
+            if recordings:
+                FEED_LAST_POSITION.set(recordings[-1].notification.id)
             for write in batch:
                 write.settle()
 
@@ -205,6 +211,7 @@ class GroupCommit:
 
     def _failed(self, error: BaseException) -> None:
         if not isinstance(error, IntegrityError):
+            STORE_ERRORS.labels("commit").inc()
             self.last_error, self.last_error_at = (
                 f"{type(error).__name__}: {error}",
                 time.monotonic(),

@@ -20,6 +20,7 @@ from services.common.errors import (
     OutcomeUnknownError,
     StoreUnavailableError,
 )
+from services.common.metrics import PROBLEMS
 
 PROBLEM_TYPE_BASE = "https://treatment-journeys.example/problems/"
 MEDIA_TYPE = "application/problem+json"
@@ -50,6 +51,7 @@ def problem_response(
     headers: Mapping[str, str] | None = None,
     **extra: Any,
 ) -> JSONResponse:
+    PROBLEMS.labels(slug, str(status)).inc()
     body = {"type": PROBLEM_TYPE_BASE + slug, "title": title, "status": status, "detail": detail}
     body.update(extra)
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)

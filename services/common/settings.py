@@ -1,10 +1,36 @@
 """One settings object for every service, read from TJ_* environment variables."""
 
+import os
 from pathlib import Path
+from typing import Any
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 DEFAULT_ISSUER = "treatment-journeys-dev"
+
+
+class FileSettingsSource(PydanticBaseSettingsSource):
+    """TJ_<NAME>_FILE=/run/secrets/x sets <name> to the file's content (stripped): secrets such
+    as a database URL with its password stay out of the environment and the compose file."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        variable = f"TJ_{field_name.upper()}_FILE"
+        if field_name.endswith("_file") or variable not in os.environ:
+            return None, field_name, False
+        return Path(os.environ[variable]).read_text().strip(), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        values = {}
+        for name, field in self.settings_cls.model_fields.items():
+            value, key, _ = self.get_field_value(field, name)
+            if value is not None:
+                values[key] = value
+        return values
 
 
 class Settings(BaseSettings):
@@ -50,6 +76,23 @@ class Settings(BaseSettings):
     write_timeout_seconds: float = 5.0
     consent_timeout_seconds: float = 2.0
     retry_after_seconds: int = 2
+    # Readiness (docs/operating.md): a follower more positions behind than this, or whose last
+    # poll failed, makes its service not ready; 0 leaves followers out of readiness.
+    ready_max_lag_positions: int = 10_000
+    # The reporting service migrates its read models at start-up; production runs the
+    # migration as a one-off job (python -m services.reporting.migrate) and sets this false.
+    migrate_at_startup: bool = True
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, FileSettingsSource(settings_cls), dotenv_settings)
 
     def database_url(self, service: str) -> str:
         url: str = getattr(self, f"{service}_database_url")

@@ -11,11 +11,19 @@ from urllib.parse import unquote, urlparse
 
 from eventsourcing.application import AggregateNotFoundError, Application, LRUCache, Repository
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
+from eventsourcing.persistence import (
+    EventStore,
+    IntegrityError,
+    JSONTranscoder,
+    Recording,
+    Transcoder,
+    Transcoding,
+)
 
 from services.common.errors import OutcomeUnknownError, StoreUnavailableError
 from services.common.group_commit import GroupCommit
 from services.common.idempotency import IdempotencyRecord, Receipt, check_replay
+from services.common.tracing import TRACEPARENT, stamp
 
 
 class DateAsISO(Transcoding):
@@ -43,6 +51,25 @@ def enum_transcoding(enum_type: type[Enum]) -> Transcoding:
             return enum_type(data)
 
     return EnumAsValue()
+
+
+class TracedEventStore(EventStore[Any]):
+    """Stores each event with the trace context it was written in (see tracing.py)."""
+
+    def put(self, domain_events: Any, **kwargs: Any) -> list[Recording[Any]]:
+        stamp(domain_events)
+        return super().put(domain_events, **kwargs)
+
+
+class EventTranscoder(JSONTranscoder):
+    """JSON, with the stored trace context left out of the decoded event: it describes the
+    request that wrote the event, not the event."""
+
+    def decode(self, data: bytes) -> Any:
+        decoded = super().decode(data)
+        if isinstance(decoded, dict):
+            decoded.pop(TRACEPARENT, None)
+        return decoded
 
 
 class VersionedCache(LRUCache[Any, Any]):
@@ -81,6 +108,14 @@ class JsonApplication(Application[Any]):
         timeout = float(self.env.get("WRITE_TIMEOUT_SECONDS") or 5)
         self.group_commit = GroupCommit(self.events, timeout=timeout)
 
+    def construct_transcoder(self) -> Transcoder:
+        transcoder = EventTranscoder()
+        self.register_transcodings(transcoder)
+        return transcoder
+
+    def construct_event_store(self) -> EventStore[Any]:
+        return TracedEventStore(mapper=self.mapper, recorder=self.recorder)
+
     def construct_repository(self) -> Repository[Any]:
         repository = super().construct_repository()
         if isinstance(repository.cache, LRUCache):
@@ -106,8 +141,10 @@ class JsonApplication(Application[Any]):
         StoreUnavailableError or OutcomeUnknownError on a fault (nothing cached then)."""
         if receipt is not None:
             aggregates = (*aggregates, receipt.record(result or aggregates[0]))
+        events = [e for a in aggregates for e in a.collect_events()]
+        stamp(events)  # here, in the request's thread: the committer's thread has no trace
         try:
-            self.group_commit.put([e for a in aggregates for e in a.collect_events()])
+            self.group_commit.put(events)
         except IntegrityError:
             self.forget([a.id for a in aggregates])  # may be stale: read the store next time
             raise ConcurrentChangeError(

@@ -27,6 +27,8 @@ from services.common.auth import Caller, CurrentCaller, Role, token_verifier
 from services.common.codes import SharingPurpose, coded_lists
 from services.common.feed import FeedItem, FeedPage, read_feed
 from services.common.issuer import dev_issuer
+from services.common.logs import RequestLog, configure_logging
+from services.common.metrics import STORE_ERRORS, exposition, instrument
 from services.common.problems import (
     MEDIA_TYPE,
     RequestGuard,
@@ -35,6 +37,7 @@ from services.common.problems import (
 )
 from services.common.settings import Settings
 from services.common.store import JsonApplication
+from services.common.tracing import instrument_app
 
 PROBLEM_SCHEMA = {
     "type": "object",
@@ -98,6 +101,7 @@ def create_service_app(
 ) -> FastAPI:
     """`private_paths`: path prefixes whose authenticated answers carry personal data, so
     carry Cache-Control: no-store."""
+    configure_logging(service)
     keep_private(settings.data_dir)
     # Every PostgreSQL session of this process waits at most this long for a lock (libpq reads
     # PGOPTIONS when it connects): a table lock held elsewhere fails a statement, answered 503,
@@ -112,6 +116,9 @@ def create_service_app(
     install_problem_handlers(app, domain_errors)
     app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(ResponseHeaders, private_paths=private_paths)
+    instrument(app)
+    app.add_middleware(RequestLog)
+    instrument_app(app, service)
 
     base_openapi = app.openapi
 
@@ -148,7 +155,9 @@ def keep_private(data_dir: Path) -> None:
     it are made 0600."""
     os.umask(0o077)
     data_dir.mkdir(parents=True, exist_ok=True)
-    data_dir.chmod(0o700)
+    # A local PostgreSQL server kept in the folder (make run STORE=postgres) runs as its own
+    # system user, which must pass through it: others may traverse, never list or read.
+    data_dir.chmod(0o711 if (data_dir / "postgres").is_dir() else 0o700)
     for path in data_dir.iterdir():
         if path.is_file() and not path.is_symlink():
             path.chmod(0o600)
@@ -168,13 +177,28 @@ def store_health(application: JsonApplication) -> dict[str, Any]:
         probe = _probes.submit(application.recorder.max_notification_id)
         last_position = probe.result(timeout=PROBE_TIMEOUT_SECONDS) or 0
     except PersistenceError as error:
+        STORE_ERRORS.labels("probe").inc()
         reasons.append(f"event store unreachable: {error}")
     except TimeoutError:
+        STORE_ERRORS.labels("probe").inc()
         reasons.append(f"event store did not answer within {PROBE_TIMEOUT_SECONDS:g} s")
     write_path = application.group_commit.status()
     if not write_path["working"]:
         reasons.append(f"write path failing: {write_path['last_error']}")
     return {"last_position": last_position, "write_path": write_path, "reasons": reasons}
+
+
+def follower_reasons(name: str, status: dict[str, Any], max_lag: int) -> list[str]:
+    """A follower's part of readiness: its upstream answers and it is at most `max_lag`
+    positions behind (0: not checked)."""
+    if max_lag <= 0:
+        return []
+    if status["last_error"] is not None:
+        return [f"{name} feed: lag unknown, the last poll failed: {status['last_error']}"]
+    behind = status["positions_behind"]
+    if behind is not None and behind > max_lag:
+        return [f"{name} feed: {behind} positions behind (more than {max_lag})"]
+    return []
 
 
 def drop_null_from_parameters(schema: dict[str, Any]) -> None:
@@ -264,6 +288,23 @@ def service_router(health: Callable[[Request], dict[str, Any]]) -> APIRouter:
         require_role(caller, ADMINISTRATORS | {Role.SERVICE}, "read health details")
         body, status = readiness(request)
         return JSONResponse(jsonable_encoder(body), status_code=status)
+
+    @router.get(
+        "/metrics",
+        tags=["service"],
+        response_class=Response,
+        responses={
+            200: {"content": {"text/plain": {}}, "description": "Prometheus text format"},
+            **problems(401, 403),
+        },
+    )
+    def get_metrics(caller: CurrentCaller) -> Response:
+        """Prometheus metrics (requests by route and status, rule rejections, feed and
+        follower positions, group commit, store errors). Administrators and services only:
+        the figures reveal activity. See docs/operating.md."""
+        require_role(caller, ADMINISTRATORS | {Role.SERVICE}, "read metrics")
+        body, media_type = exposition()
+        return Response(body, media_type=media_type)
 
     @router.get("/codes", tags=["service"], responses=problems(401))
     def get_codes(caller: CurrentCaller) -> dict[str, object]:

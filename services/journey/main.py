@@ -15,7 +15,12 @@ from services.common.follower import FeedFollower
 from services.common.issuer import service_token
 from services.common.settings import Settings
 from services.common.store import store_env
-from services.common.web import common_router, create_service_app, store_health
+from services.common.web import (
+    common_router,
+    create_service_app,
+    follower_reasons,
+    store_health,
+)
 from services.journey.api import get_application, router
 from services.journey.application import JourneyApplication
 from services.journey.errors import STATUS
@@ -104,10 +109,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return application.has_episode_with(organisation, client_id)
 
     def health(request: Request) -> dict[str, object]:
+        store = store_health(application)
+        following = follower.status()
+        lag = follower_reasons("referral", following, settings.ready_max_lag_positions)
         return {
             "service": "journey",
-            **store_health(application),
-            "following": {"referral": follower.status()},
+            **store,
+            "following": {"referral": following},
+            "reasons": store["reasons"] + lag,
         }
 
     app.include_router(router)

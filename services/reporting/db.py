@@ -4,6 +4,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -21,7 +23,8 @@ def sqlalchemy_url(database_url: str) -> str:
     return database_url
 
 
-def make_engine(database_url: str) -> Engine:
+def make_engine(database_url: str, search_path: str | None = None) -> Engine:
+    """`search_path` (PostgreSQL): the schema the read models are in, when not `public`."""
     url = sqlalchemy_url(database_url)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
@@ -51,7 +54,8 @@ def make_engine(database_url: str) -> Engine:
                 connection.exec_driver_sql("BEGIN")
 
         return engine
-    return create_engine(url, pool_size=10, max_overflow=10)
+    options = {"options": f"-c search_path={search_path}"} if search_path else {}
+    return create_engine(url, pool_size=10, max_overflow=10, connect_args=options)
 
 
 def alembic_config(engine: Engine) -> Config:
@@ -67,6 +71,17 @@ def upgrade(engine: Engine) -> None:
         config = alembic_config(engine)
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+def head_revision(engine: Engine) -> str | None:
+    """The latest migration in migrations/."""
+    return ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The migration the database is at (None: not migrated)."""
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
 
 
 def drop(engine: Engine) -> None:

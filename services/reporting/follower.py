@@ -4,6 +4,10 @@ Each page is one database transaction: take the write lock on the feed's positio
 items another follower already applied, project the rest, move the position to the page's
 `next_after` (even when the page held no items), commit. A crash loses the whole page or
 nothing; a second follower started by mistake waits on the lock and then finds the page applied.
+
+A stored position behind the one the follower read from means the read models were replaced
+under it (a rebuild swapped in, see rebuild.py): the page is refused and the follower reads
+its position again from the store.
 """
 
 import functools
@@ -30,6 +34,10 @@ def stored_position(engine: Engine, feed: str) -> int:
     return int(position or 0)
 
 
+class ReadModelsReplacedError(Exception):
+    """The stored position moved back: these are not the read models the page was read for."""
+
+
 def apply_page(
     engine: Engine,
     feed: str,
@@ -37,7 +45,9 @@ def apply_page(
     statistics: "Statistics | None",
     items: list[FeedItem],
     next_after: int,
+    read_from: int | None = None,
 ) -> None:
+    """`read_from`: the position the page was read after, as the follower knew it."""
     with db.writing(engine).begin() as connection:
         stored = connection.execute(
             select(FeedPosition.position).where(FeedPosition.feed == feed).with_for_update()
@@ -45,6 +55,10 @@ def apply_page(
         if stored is None:  # the first page ever (a racing follower's insert fails: it retries)
             connection.execute(insert(FeedPosition).values(feed=feed, position=0))
             stored = 0
+        if read_from is not None and stored < read_from:
+            raise ReadModelsReplacedError(
+                f"{feed} position {stored} in the store, {read_from} in the follower"
+            )
         if next_after <= stored:
             return  # another follower applied this page while we fetched it
         fresh = [item for item in items if item.position > stored]
@@ -73,6 +87,20 @@ class Statistics:
         db.analyze(self.engine)
 
 
+class PageApplier:
+    """apply_page for one feed's follower, told the position the follower read from."""
+
+    def __init__(self, engine: Engine, feed: str, project: Project, statistics: Statistics):
+        self.engine, self.feed, self.project, self.statistics = engine, feed, project, statistics
+        self.follower: FeedFollower | None = None
+
+    def __call__(self, items: list[FeedItem], next_after: int) -> None:
+        read_from = self.follower.position if self.follower is not None else None
+        apply_page(
+            self.engine, self.feed, self.project, self.statistics, items, next_after, read_from
+        )
+
+
 def projectors() -> dict[str, Project]:
     return {"referral": project_referral_page, "journey": JourneyProjector().project_page}
 
@@ -85,15 +113,17 @@ def followers(
     idle_seconds: float,
 ) -> dict[str, FeedFollower]:
     statistics = Statistics(engine)
-    return {
-        feed: FeedFollower(
+    result = {}
+    for feed, project in projectors().items():
+        applier = PageApplier(engine, feed, project, statistics)
+        applier.follower = FeedFollower(
             feed,
             f"{urls[feed]}/feed",
             token,
-            functools.partial(apply_page, engine, feed, project, statistics),
+            applier,
             functools.partial(stored_position, engine, feed),
             page_size=page_size,
             idle_seconds=idle_seconds,
         )
-        for feed, project in projectors().items()
-    }
+        result[feed] = applier.follower
+    return result

@@ -12,7 +12,8 @@ from services.common.access import ACCESS_ERRORS, AccessLog, access_log_env, acc
 from services.common.issuer import service_token
 from services.common.settings import Settings
 from services.common.store import store_env
-from services.common.web import create_service_app, service_router
+from services.common.tracing import instrument_engine
+from services.common.web import create_service_app, follower_reasons, service_router
 from services.reporting import db
 from services.reporting.api import FigureCache, router
 from services.reporting.follower import followers
@@ -40,8 +41,9 @@ Definitions are exactly those of DESIGN.md ("What is derived"), where a reading 
   release date (`over` says how many);
 - caseloads and waiting lists list episodes open on the day (not discharged before it).
 
-The read models are SQLAlchemy tables migrated by alembic (`upgrade head` at start-up);
-`python -m services.reporting.rebuild` drops and rebuilds them from the feeds.
+The read models are SQLAlchemy tables migrated by alembic (`upgrade head` at start-up, or by
+`python -m services.reporting.migrate`); `python -m services.reporting.rebuild` rebuilds them
+from the feeds beside the live ones and swaps them in.
 """
 
 
@@ -75,7 +77,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.router.lifespan_context = lifespan
     url = settings.database_url("reporting")
     app.state.engine = engine = db.make_engine(url)
-    db.upgrade(engine)
+    instrument_engine(engine)
+    if settings.migrate_at_startup:
+        db.upgrade(engine)
+    head = db.head_revision(engine)
     audiences = [settings.referral_audience, settings.journey_audience]
     token = service_token(settings, "reporting-follower", "reporting-service", audiences)
     urls = {"referral": settings.referral_url, "journey": settings.journey_url}
@@ -87,14 +92,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     def health(request: Request) -> dict[str, object]:
         reasons = []
+        revision = None
         try:
-            with engine.connect() as connection:
-                connection.exec_driver_sql("SELECT 1")
+            revision = db.current_revision(engine)
+            if revision != head:
+                reasons.append(f"read models at revision {revision}, not at head {head}")
         except SQLAlchemyError as error:
             reasons.append(f"read models unreachable: {error}")
+        following = {f: x.status() for f, x in app.state.followers.items()}
+        for feed, status in following.items():
+            reasons += follower_reasons(feed, status, settings.ready_max_lag_positions)
         return {
             "service": "reporting",
-            "following": {f: x.status() for f, x in app.state.followers.items()},
+            "migration": revision,
+            "following": following,
             "reasons": reasons,
         }
 

@@ -14,7 +14,7 @@ import pytest
 from services.common.auth import Role
 from tests.builders import client_body, days_ago, handover_referral_body
 from tests.journey_driver import GOALS, RISKS
-from tests.support import ROOT, SECRET, ServiceProcess, auth, free_port, wait_until
+from tests.support import AUTH_ENV, ROOT, ServiceProcess, auth, free_port, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -123,8 +123,8 @@ def test_make_run_on_postgres_starts_its_own_server_and_stops_it(tmp_path: Path)
     env = {k: v for k, v in os.environ.items() if not k.endswith("_DATABASE_URL")}
     env |= {f"TJ_{name.upper()}_PORT": str(port) for name, port in ports.items()}
     env |= {
+        **AUTH_ENV,
         "TJ_DATA_DIR": str(tmp_path),
-        "TJ_AUTH_SECRET": SECRET,
         "TJ_REFERRAL_URL": f"http://127.0.0.1:{ports['referral']}",
         "TJ_JOURNEY_URL": f"http://127.0.0.1:{ports['journey']}",
     }

@@ -122,9 +122,16 @@ def test_a_frozen_referral_service_fails_partner_reads_closed_and_never_the_owne
         assert answer.json()["type"].endswith("/consent-unknown")
         assert int(answer.headers["retry-after"]) > 0
     assert [a.status_code for a in owner_answers] == [201, 200] * 10
+    ready = httpx.get(f"{journey.url}/health/ready", timeout=BOUND)
+    assert ready.status_code == 503
+    assert any(r.startswith("referral feed") for r in ready.json()["reasons"]), ready.json()
 
     os.kill(referral.process.pid, signal.SIGCONT)
     assert wait_until(lambda: read_as_partner(journey.url, episode).status_code == 200, timeout=20)
+    assert wait_until(
+        lambda: httpx.get(f"{journey.url}/health/ready", timeout=BOUND).status_code == 200,
+        timeout=20,
+    )
 
 
 class SlowFeed:

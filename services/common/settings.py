@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     follow_page_size: int = 500
     # Faults answer 503 within bounded times (seconds), never hang.
     write_timeout_seconds: float = 5.0
+    # Each PostgreSQL connection pool (per application, per worker): size and overflow.
+    postgres_pool_size: int = 10
+    postgres_max_overflow: int = 10
     consent_timeout_seconds: float = 2.0
     retry_after_seconds: int = 2
     # Readiness (docs/operating.md): a follower more positions behind than this, or whose last
@@ -93,6 +96,17 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings, env_settings, FileSettingsSource(settings_cls), dotenv_settings)
+
+    def store(self, service: str) -> dict[str, str]:
+        """The event store settings of a service (see store_env)."""
+        from services.common.store import store_env
+
+        return store_env(
+            self.database_url(service),
+            self.write_timeout_seconds,
+            self.postgres_pool_size,
+            self.postgres_max_overflow,
+        )
 
     def database_url(self, service: str) -> str:
         url: str = getattr(self, f"{service}_database_url")

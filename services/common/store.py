@@ -3,12 +3,14 @@
 import copy
 import math
 import threading
-from contextlib import suppress
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from datetime import date
 from enum import Enum
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+import psycopg
 from eventsourcing.application import AggregateNotFoundError, Application, LRUCache, Repository
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import (
@@ -91,6 +93,30 @@ class VersionedCache(LRUCache[Any, Any]):
             return super().put(key, value)
 
 
+@contextmanager
+def schema_lock(env: dict[str, str]) -> Iterator[None]:
+    """On PostgreSQL, one process at a time creates the store's tables: several workers of a
+    service starting together would otherwise race on CREATE TABLE IF NOT EXISTS and fail
+    ("tuple concurrently updated"). A session advisory lock, released when it closes."""
+    if env.get("PERSISTENCE_MODULE") != "eventsourcing.postgres":
+        yield
+        return
+    with psycopg.connect(
+        host=env["POSTGRES_HOST"],
+        port=env["POSTGRES_PORT"],
+        dbname=env["POSTGRES_DBNAME"],
+        user=env["POSTGRES_USER"],
+        password=env.get("POSTGRES_PASSWORD") or None,
+        connect_timeout=int(env.get("POSTGRES_CONNECT_TIMEOUT") or 5),
+        autocommit=True,
+    ) as connection:
+        connection.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK_KEY,))
+        yield
+
+
+SCHEMA_LOCK_KEY = 7_314_055_190  # any fixed number: names the lock "creating our tables"
+
+
 class ConcurrentChangeError(Exception):
     """Another change to the same record was saved first; read it again and retry."""
 
@@ -104,7 +130,8 @@ class JsonApplication(Application[Any]):
     enums: tuple[type[Enum], ...] = ()
 
     def __init__(self, env: dict[str, str] | None = None) -> None:
-        super().__init__(env)
+        with schema_lock(env or {}):
+            super().__init__(env)  # creates the store's tables if they are missing
         timeout = float(self.env.get("WRITE_TIMEOUT_SECONDS") or 5)
         self.group_commit = GroupCommit(self.events, timeout=timeout)
 
@@ -179,12 +206,16 @@ class JsonApplication(Application[Any]):
             transcoder.register(enum_transcoding(enum_type))
 
 
-def store_env(database_url: str, write_timeout: float = 5.0) -> dict[str, str]:
+def store_env(
+    database_url: str, write_timeout: float = 5.0, pool_size: int = 10, max_overflow: int = 10
+) -> dict[str, str]:
     """Translate a database URL into the eventsourcing library's persistence settings.
 
     `write_timeout` bounds how long a writer waits (see group_commit.py); the store's own lock
     waits are bounded by the same figure, so a held lock fails a transaction rather than
-    holding the committer.
+    holding the committer. `pool_size` and `max_overflow` size each PostgreSQL pool: with
+    several workers per service, workers x applications x (pool + overflow) must stay under
+    the server's max_connections.
     """
     parsed = urlparse(database_url)
     lock_timeout = str(max(1, math.ceil(write_timeout)))
@@ -210,8 +241,8 @@ def store_env(database_url: str, write_timeout: float = 5.0) -> dict[str, str]:
             "POSTGRES_PORT": str(parsed.port or 5432),
             "POSTGRES_USER": unquote(parsed.username or "postgres"),
             "POSTGRES_PASSWORD": unquote(parsed.password or ""),
-            "POSTGRES_POOL_SIZE": "10",
-            "POSTGRES_MAX_OVERFLOW": "10",
+            "POSTGRES_POOL_SIZE": str(pool_size),
+            "POSTGRES_MAX_OVERFLOW": str(max_overflow),
             "POSTGRES_LOCK_TIMEOUT": lock_timeout,
             "POSTGRES_CONNECT_TIMEOUT": lock_timeout,
             **bounds,

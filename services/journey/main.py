@@ -14,7 +14,6 @@ from services.common.feed import FeedItem
 from services.common.follower import FeedFollower
 from services.common.issuer import service_token
 from services.common.settings import Settings
-from services.common.store import store_env
 from services.common.web import (
     common_router,
     create_service_app,
@@ -75,7 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = create_service_app("journey", "Journey service", DESCRIPTION, settings, STATUS)
     app.router.lifespan_context = lifespan
-    store = store_env(settings.database_url("journey"), settings.write_timeout_seconds)
+    store = settings.store("journey")
     application = JourneyApplication(env=store)
     app.state.application = application
     token = service_token(

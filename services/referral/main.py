@@ -10,7 +10,6 @@ from services.common.codes import SharingPurpose
 from services.common.deps import get_access_log
 from services.common.feed import FeedItem
 from services.common.settings import Settings
-from services.common.store import store_env
 from services.common.web import common_router, create_service_app, store_health
 from services.referral.api import get_application, router
 from services.referral.application import ReferralApplication
@@ -51,7 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     app = create_service_app("referral", "Referral service", DESCRIPTION, settings, STATUS)
-    store = store_env(settings.database_url("referral"), settings.write_timeout_seconds)
+    store = settings.store("referral")
     application = ReferralApplication(env=store)
     app.state.application = application
     app.state.access_log = AccessLog(env=access_log_env(store))

@@ -13,10 +13,13 @@ from eventsourcing.domain import CanMutateAggregate
 from pydantic import ConfigDict, create_model
 
 from services.journey.domain import Episode
-from services.referral.domain import Client, Referral
+from services.referral.domain import Client, PersonLink, Referral
 
 # The aggregates whose events each feed publishes (internal records are never published).
-FEEDS: dict[str, tuple[type, ...]] = {"referral": (Client, Referral), "journey": (Episode,)}
+FEEDS: dict[str, tuple[type, ...]] = {
+    "referral": (Client, Referral, PersonLink),
+    "journey": (Episode,),
+}
 # Every event has these; the feed item carries them in its own fields, not in `data`.
 ENVELOPE = frozenset(
     {

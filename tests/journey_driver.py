@@ -53,15 +53,22 @@ class JourneyDriver:
                 return
 
     def accepted_referral(
-        self, handover: bool = False, referred: int = 60, accepted: int = 58, **override: Any
+        self,
+        handover: bool = False,
+        referred: int = 60,
+        accepted: int = 58,
+        client: dict[str, Any] | None = None,
+        **override: Any,
     ) -> dict[str, Any]:
         make = handover_referral_body if handover else referral_body
         body = make("", referral_date=days_ago(referred), **override)
         # The referring organisation records the referral (the receiver, when there is none).
         receiver = ORG_HEADERS[body["receiving_organisation"]]
         maker = ORG_HEADERS.get(body.get("referring_organisation") or "", receiver)
-        client = self.referral.post("/clients", json=client_body(), headers=maker).json()
-        body["client_id"] = client["id"]
+        registered = self.referral.post(
+            "/clients", json=client_body(**(client or {})), headers=maker
+        ).json()
+        body["client_id"] = registered["id"]
         referral = self.referral.post("/referrals", json=body, headers=maker).json()
         response = self.referral.post(
             f"/referrals/{referral['id']}/accept",

@@ -4,7 +4,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError
 
@@ -18,12 +18,17 @@ from services.common.store import JsonApplication
 from services.referral.domain import (
     Client,
     ClientNotFoundError,
+    LinkBasis,
+    OnlyRegistrationError,
+    PersonLink,
     Referral,
     ReferralNotFoundError,
     ReferralStatus,
+    SamePersonError,
     UnknownClientError,
     VersionMismatchError,
 )
+from services.referral.persons import Persons
 
 # Which organisations may make each decision on a referral.
 DECIDERS = {
@@ -61,11 +66,12 @@ class Parties:
 
 class ReferralApplication(JsonApplication):
     name = "referral"
-    enums = (*codes.CODED_LISTS.values(), ReferralStatus)
+    enums = (*codes.CODED_LISTS.values(), ReferralStatus, LinkBasis)
 
     def __init__(self, env: dict[str, str] | None = None) -> None:
         super().__init__(env)
         self._parties = Parties()
+        self._persons = Persons()
         self._log_index = LogIndex(self, self._index_event)
 
     # Commands
@@ -73,9 +79,57 @@ class ReferralApplication(JsonApplication):
     def register_client(
         self, by: dict[str, str], receipt: Receipt | None, **details: Any
     ) -> Client:
+        """Register a client, linked to the known person it matches or to a new one. The
+        same two events are recorded either way, and the answer is the client alone."""
+        self._log_index.catch_up()
         client = Client(on=today(), by=by, **details)
-        self.save_keyed(receipt, client)
+        person_id, basis = self._persons.match(details) or (client.id, LinkBasis.NEW)
+        link = PersonLink(on=today(), by=by, client_id=client.id, person_id=person_id, basis=basis)
+        self.save_keyed(receipt, client, link)
         return client
+
+    def merge_persons(
+        self, by: dict[str, str], receipt: Receipt | None, into_client_id: UUID, client_id: UUID
+    ) -> PersonLink:
+        """Every registration of client_id's person becomes into_client_id's person. The
+        administrator's organisation must be party to one of the two."""
+        organisation = by["organisation"]
+        for known in (into_client_id, client_id):
+            self.get_client(known)
+        if not any(self.is_party_to_client(organisation, c) for c in (into_client_id, client_id)):
+            raise NotVisibleError(f"No client {client_id}.")
+        into, person = self._persons.person(into_client_id), self._persons.person(client_id)
+        if into == person:
+            raise SamePersonError("The two registrations are already one person.")
+        moved = sorted(self._persons.registrations(person), key=lambda c: c != client_id)
+        links = [self._relink(by, c, into, LinkBasis.MERGE) for c in moved]
+        self.save_keyed(receipt, *links)
+        return links[0]
+
+    def split_person(
+        self, by: dict[str, str], receipt: Receipt | None, client_id: UUID
+    ) -> PersonLink:
+        """The registration becomes a person of its own (a wrong match undone)."""
+        self.visible_client(by["organisation"], client_id)
+        person = self._persons.person(client_id)
+        if self._persons.registrations(person) == {client_id}:
+            raise OnlyRegistrationError("The registration is the only one of its person.")
+        link = self._relink(by, client_id, uuid4(), LinkBasis.SPLIT)
+        self.save_keyed(receipt, link)
+        return link
+
+    def _relink(
+        self, by: dict[str, str], client_id: UUID, person_id: UUID, basis: LinkBasis
+    ) -> PersonLink:
+        try:
+            link: Any = self.repository.get(PersonLink.create_id(client_id))
+        except AggregateNotFoundError:  # registered before persons were linked
+            return PersonLink(
+                on=today(), by=by, client_id=client_id, person_id=person_id, basis=basis
+            )
+        link.relink(on=today(), by=by, person_id=person_id, basis=basis)
+        assert isinstance(link, PersonLink)
+        return link
 
     def make_referral(
         self, by: dict[str, str], receipt: Receipt | None, client_id: UUID, **details: Any
@@ -194,6 +248,8 @@ class ReferralApplication(JsonApplication):
             referral = self._parties.referrals.get(item.aggregate_id)
             if referral is not None:
                 clients.append(referral.client_id)
+            elif item.aggregate_id in self._persons.link_client:
+                clients.append(self._persons.link_client[item.aggregate_id])
             else:
                 known = item.aggregate_id in self._parties.clients
                 clients.append(item.aggregate_id if known else None)
@@ -227,6 +283,9 @@ class ReferralApplication(JsonApplication):
         name = type(event).__name__
         if name == "ClientRegistered":
             self._parties.clients[event.originator_id].add(event.by["organisation"])
+            self._persons.on_registered(event.originator_id, event)
+        elif name in ("PersonLinked", "PersonRelinked"):
+            self._persons.on_linked(event.originator_id, event.client_id, event.person_id)
         elif name == "ReferralMade":
             parties = {event.by["organisation"], event.receiving_organisation}
             if event.referring_organisation:

@@ -4,7 +4,7 @@ import re
 from datetime import date
 from enum import Enum
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
@@ -61,6 +61,14 @@ class HandoverSourceMismatchError(ReferralError):
 
 class VersionMismatchError(ReferralError):
     """The record has changed since the version the caller expected."""
+
+
+class SamePersonError(ReferralError):
+    """The registrations to merge are already one person."""
+
+
+class OnlyRegistrationError(ReferralError):
+    """The registration to split off is the only one of its person."""
 
 
 class ReferralStatus(Enum):
@@ -307,3 +315,58 @@ class Referral(Aggregate):
     ) -> None:
         self.status, self.decided_on = ReferralStatus.WITHDRAWN, on
         self.withdrawal_reason = reason
+
+
+class LinkBasis(Enum):
+    """Why a client registration is linked to its person."""
+
+    NEW = "new"  # no known person matched: the registration is a person of its own
+    NHS_NUMBER = "nhs_number"
+    ATTRIBUTORS = "attributors"
+    MERGE = "merge"  # an administrator found two registrations to be one person
+    SPLIT = "split"  # an administrator undid a wrong match
+
+
+Attributors = tuple[str, date, Sex, str]
+
+
+def attributors(
+    given_name: str,
+    family_name: str,
+    date_of_birth: date,
+    sex: Sex,
+    postcode_district: str | None,
+) -> Attributors | None:
+    """The national monitoring system's person-matching attributors: initials (first letter
+    of given and family name), date of birth, sex and postcode area (the letters of the
+    district, LS6 -> LS). None when sex or area is not known: too weak to match on."""
+    area = re.match(r"[A-Z]+", postcode_district or "")
+    if area is None or sex not in (Sex.MALE, Sex.FEMALE):
+        return None
+    initials = (given_name.strip()[:1] + family_name.strip()[:1]).upper()
+    return initials, date_of_birth, sex, area.group()
+
+
+class PersonLink(Aggregate):
+    """Which person a client registration is. One per registration, recorded with it
+    whether or not a known person matched; published to our own services only, never to the
+    organisations (no existence oracle). A new person's id is its first registration's."""
+
+    @staticmethod
+    def create_id(client_id: UUID) -> UUID:
+        return uuid5(client_id, "person")
+
+    @event("PersonLinked")
+    def __init__(
+        self, on: date, by: dict[str, str], client_id: UUID, person_id: UUID, basis: LinkBasis
+    ) -> None:
+        self.client_id, self.person_id, self.basis = client_id, person_id, basis
+
+    def relink(self, on: date, by: dict[str, str], person_id: UUID, basis: LinkBasis) -> None:
+        self._relinked(on=on, by=by, client_id=self.client_id, person_id=person_id, basis=basis)
+
+    @event("PersonRelinked")
+    def _relinked(
+        self, on: date, by: dict[str, str], client_id: UUID, person_id: UUID, basis: LinkBasis
+    ) -> None:
+        self.person_id, self.basis = person_id, basis

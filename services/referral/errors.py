@@ -14,6 +14,8 @@ STATUS: dict[type[Exception], tuple[int, str]] = {
     d.DateBeforeBirthError: (422, "date-before-birth"),
     d.HandoverSourceMismatchError: (422, "handover-source-mismatch"),
     d.VersionMismatchError: (412, "version-mismatch"),
+    d.SamePersonError: (409, "already-one-person"),
+    d.OnlyRegistrationError: (409, "only-registration"),
     ConcurrentChangeError: (409, "concurrent-change"),
     **ACCESS_ERRORS,
 }

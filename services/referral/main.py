@@ -14,6 +14,7 @@ from services.common.web import common_router, create_service_app, store_health
 from services.referral.api import get_application, router
 from services.referral.application import ReferralApplication
 from services.referral.errors import STATUS
+from services.referral.persons_api import router as persons_router
 
 DESCRIPTION = """Clients, referrals and handovers (CARAT -> CJIT, CJIT -> Tier 3).
 
@@ -39,6 +40,12 @@ organisations it names, the referral's other parties, for the purposes it names,
 withdrawal (`POST /referrals/{id}/consent/withdraw`, by any party) ends every consent of the
 client at once; sharing after it needs a new consent from each holder. The referring
 organisation of a referral is the caller's (a referral recorded by its receiver has none).
+
+**Persons.** A registration of a person already known (same NHS number, or without one the
+national attributors: initials, date of birth, sex, postcode area) is linked to that person
+internally; the answer is the same whether or not the person was known, and nothing of another
+organisation's records is shown. Administrators merge two registrations of one person
+(`POST /persons/merge`) or split a wrong match (`POST /persons/split`).
 
 **Retries.** Every POST honours `Idempotency-Key` (same key and body: the first response,
 nothing recorded again; same key, other body: 422). Writes to a referral honour `If-Match`
@@ -70,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return application.is_party_to_client(organisation, client_id)  # type: ignore[arg-type]
 
     app.include_router(router)
+    app.include_router(persons_router)
     app.include_router(common_router(get_application, health, feed_filter, application.clients_of))
     app.include_router(access_log_routes(get_access_log, is_party_to_client))
     return app

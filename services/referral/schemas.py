@@ -29,6 +29,7 @@ from services.common.schemas import (
     UserName,
 )
 from services.referral.domain import (
+    LinkBasis,
     ReferralStatus,
     date_of_birth_problem,
     nhs_number_is_valid,
@@ -262,3 +263,25 @@ class ConsentWithdrawIn(StrictIn):
 
     def details(self) -> dict[str, Any]:
         return {"on": self.withdrawn_on}
+
+
+class MergeIn(StrictIn):
+    into_client_id: UUID = Field(description="A registration of the person that remains.")
+    client_id: UUID = Field(
+        description="A registration found to be the same person: it and every registration "
+        "linked with it join the person of into_client_id."
+    )
+
+
+class SplitIn(StrictIn):
+    client_id: UUID = Field(
+        description="The wrongly matched registration: it becomes a person of its own."
+    )
+
+
+class PersonLinkOut(BaseModel):
+    client_id: UUID
+    person_id: UUID
+    basis: LinkBasis
+    version: int
+    recorded_at: datetime

@@ -4,12 +4,12 @@ import hashlib
 import json
 import threading
 from collections import OrderedDict
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Header, Query, Request, Response
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from services.common.access import (
     READERS,
@@ -27,9 +27,15 @@ from services.common.errors import ForbiddenError
 from services.common.problems import Problem
 from services.common.schemas import Day, Moment, OrganisationCode
 from services.common.web import problems
-from services.reporting import queries
+from services.reporting import persons, queries
 from services.reporting.follower import FEEDS, stored_position
-from services.reporting.kpis import Period, all_kpis, suppress
+from services.reporting.kpis import (
+    RE_PRESENTATION_DAYS,
+    Period,
+    all_kpis,
+    suppress,
+    without_re_presentation,
+)
 from services.reporting.views import EpisodeView
 
 router = APIRouter()
@@ -138,8 +144,25 @@ def compute_figures(
                 queries.re_engagements(connection, scope, knowledge, start, end),
                 period,
             )
+            | {"without_re_presentation": re_presentation(connection, episodes, knowledge, period)}
             for knowledge, episodes in zip(knowledges, episode_sets, strict=True)
         ]
+
+
+def re_presentation(
+    connection: Connection,
+    episodes: list[EpisodeView],
+    knowledge: queries.Knowledge,
+    period: Period,
+) -> dict[str, Any]:
+    """Follows the person, not the registration: openings at any organisation count."""
+    asked = knowledge.as_at or today()
+    person_of = persons.persons_of(connection, {e.client_id for e in episodes}, knowledge)
+    window = timedelta(days=RE_PRESENTATION_DAYS)
+    openings = persons.openings_by_person(
+        connection, knowledge, period.start + timedelta(days=1), min(period.end + window, asked)
+    )
+    return without_re_presentation(episodes, person_of, openings, period, asked)
 
 
 def differences(before: Any, after: Any, path: str = "") -> list[dict[str, Any]]:

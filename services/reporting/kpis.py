@@ -275,3 +275,44 @@ def suppress(figures: Any) -> Any:
             return {"value": "suppressed", "over": suppress(figures["over"])}
         return {k: suppress(v) for k, v in figures.items()}
     return figures
+
+
+RE_PRESENTATION_DAYS = 182
+
+
+def without_re_presentation(
+    episodes: list[EpisodeView],
+    person_of: dict[str, str],
+    openings: dict[str, list[date]],
+    period: Period,
+    asked: date,
+) -> dict[str, Any]:
+    """Of the successful completions in the period (planned discharges of episodes in
+    treatment in it) whose 182 days had passed by the date of asking, those whose person had
+    no episode opened, at any organisation, from the day after discharge to day 182."""
+    window = timedelta(days=RE_PRESENTATION_DAYS)
+    closed = [
+        e
+        for e in episodes
+        if e.planned_exit
+        and e.discharged_on is not None
+        and period.start <= e.discharged_on <= period.end
+        and e.discharged_on + window <= asked
+        and any(
+            i.structured and i.active_during(period.start, period.end)
+            for i in e.interventions.values()
+        )
+    ]
+    kept = sum(
+        not any(
+            e.discharged_on < on <= e.discharged_on + window  # type: ignore[operator]
+            for on in openings.get(person_of.get(e.client_id, e.client_id), [])
+        )
+        for e in closed
+    )
+    return share(
+        kept,
+        "with no episode of the person (at any organisation) opened within 182 days after",
+        len(closed),
+        "successful completions in the period whose 182 days had passed by the date of asking",
+    )

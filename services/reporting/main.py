@@ -39,7 +39,13 @@ Definitions are exactly those of DESIGN.md ("What is derived"), where a reading 
   organisation are those of the referrals it received;
 - the median days from release to acceptance is over the accepted handovers that carry a
   release date (`over` says how many);
-- caseloads and waiting lists list episodes open on the day (not discharged before it).
+- caseloads and waiting lists list episodes open on the day (not discharged before it);
+- *without re-presentation* follows the person, not the registration: of the scope's successful
+  completions in the period (planned discharges of episodes in treatment in it) whose discharge
+  + 182 is on or before the date of asking (`as_at`, else today), those whose person had no
+  episode opened at any organisation from the day after discharge to day 182; which
+  registrations are one person is taken as known at `known_at` (a merge or split counts from
+  when it was recorded).
 
 The read models are SQLAlchemy tables migrated by alembic (`upgrade head` at start-up, or by
 `python -m services.reporting.migrate`); `python -m services.reporting.rebuild` rebuilds them

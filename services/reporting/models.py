@@ -41,6 +41,21 @@ class ClientArea(Base):
     area: Mapped[str] = mapped_column(String(8), nullable=False)
 
 
+class PersonLinkRow(Base):
+    """Which person a client registration is, as known from `recorded_from` until
+    `recorded_to` (NULL: still known); a merge or split closes one row and opens another. A
+    client with no row is a person of its own (its id is the person's)."""
+
+    __tablename__ = "person_links"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    client_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    person_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    recorded_from: Mapped[Any] = mapped_column(DateTime(timezone=True), nullable=False)
+    recorded_to: Mapped[Any] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_person_links_client", "client_id"),)
+
+
 class ReferralRow(Base):
     __tablename__ = "referrals"
     referral_id: Mapped[str] = mapped_column(String(36), primary_key=True)

@@ -1,6 +1,7 @@
 """Feed items -> read-model rows. No HTTP; the follower supplies the transaction.
 
-Referral feed: client areas and referrals with each status change and when it was recorded.
+Referral feed: client areas, referrals with each status change and when it was recorded, and
+which person each client registration is (as known over recording time).
 Journey feed: every event a fact row; corrections close the row they correct (and, for a
 replacement, insert its new content) as of the time the correction was recorded.
 """
@@ -14,7 +15,7 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 
 from services.catalogue import require
 from services.common.feed import FeedItem
-from services.reporting.models import ClientArea, FactRow, ReferralRow
+from services.reporting.models import ClientArea, FactRow, PersonLinkRow, ReferralRow
 
 CORRECTIONS = (require("journey", "EventRecordedInError"), require("journey", "EventCorrected"))
 
@@ -31,7 +32,7 @@ def day(value: str | None) -> date | None:
 
 def project_referral_page(connection: Connection, items: list[FeedItem]) -> None:
     """A page in a few statements: inserts first, then the status changes they precede."""
-    clients, referrals, accepted, closed = [], [], [], []
+    clients, referrals, accepted, closed, links = [], [], [], [], []
     for item in items:
         data, referral_id = item.data, str(item.aggregate_id)
         match item.type:
@@ -62,6 +63,23 @@ def project_referral_page(connection: Connection, items: list[FeedItem]) -> None
                 closed.append(
                     {"rid": referral_id, "on": item.business_date, "at": item.recorded_at}
                 )
+            case "PersonLinked":  # a registration's first link: nothing to close
+                links.append(person_link(item))
+            case "PersonRelinked":
+                if links:  # keep recording order: the link it replaces may be on this page
+                    connection.execute(insert(PersonLinkRow), links)
+                    links = []
+                connection.execute(
+                    update(PersonLinkRow)
+                    .where(
+                        PersonLinkRow.client_id == data["client_id"],
+                        PersonLinkRow.recorded_to.is_(None),
+                    )
+                    .values(recorded_to=item.recorded_at)
+                )
+                links.append(person_link(item))
+    if links:
+        connection.execute(insert(PersonLinkRow), links)
     if clients:
         connection.execute(insert(ClientArea), clients)
     if referrals:
@@ -81,6 +99,15 @@ def project_referral_page(connection: Connection, items: list[FeedItem]) -> None
             .values(closed_on=bindparam("on"), closed_recorded_at=bindparam("at")),
             closed,
         )
+
+
+def person_link(item: FeedItem) -> dict[str, Any]:
+    return {
+        "client_id": item.data["client_id"],
+        "person_id": item.data["person_id"],
+        "recorded_from": item.recorded_at,
+        "recorded_to": None,
+    }
 
 
 # What the views and KPIs read of each event; the rest of its data stays in the journey
@@ -123,6 +150,8 @@ require(
 )
 for _decision in ("ReferralAccepted", "ReferralDeclined", "ReferralWithdrawn"):
     require("referral", _decision)
+for _link in ("PersonLinked", "PersonRelinked"):
+    require("referral", _link, "client_id", "person_id")
 
 
 def brief(kind: str, data: dict[str, Any]) -> str:

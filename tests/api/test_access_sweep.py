@@ -120,6 +120,11 @@ def bodies(ids: dict[str, list[str]], org: str) -> dict[str, list[dict[str, Any]
             {"given_on": days_ago(1), "share_with": [org], "purposes": ["care_coordination"]}
         ],
         "/referrals/{referral_id}/consent/withdraw": [{"withdrawn_on": days_ago(1)}],
+        "/persons/merge": [
+            {"into_client_id": into, "client_id": client}
+            for into, client in product(ids["client_id"], repeat=2)
+        ],
+        "/persons/split": [{"client_id": client} for client in ids["client_id"]],
         "/episodes/{episode_id}/triage": [triage],
         "/episodes/{episode_id}/keyworker": [{"on": days_ago(2), "keyworker": "intruder"}],
         "/episodes/{episode_id}/initial-care-plan": [{"on": days_ago(2), "goals": GOALS}],

@@ -144,7 +144,7 @@ def test_same_idempotency_key_and_body_records_once_and_answers_alike(
     assert len({r.text for r in responses}) == 1
     assert len({r.headers["etag"] for r in responses}) == 1
     feed = referral.get("/feed", params={"limit": 1000}, headers=SERVICE).json()["items"]
-    assert [i["type"] for i in feed] == ["ClientRegistered"]
+    assert [i["type"] for i in feed] == ["ClientRegistered", "PersonLinked"]
     other = referral.post("/clients", json=client_body(given_name="Other"), headers=headers)
     assert other.status_code == 422 and other.json()["type"].endswith("idempotency-key-reused")
 

@@ -267,7 +267,7 @@ def rebuilt(request: Request, s: Submission) -> tuple[extract.Scope, list[extrac
 @router.get(
     "/submissions/{submission_id}",
     response_model=SubmissionOut,
-    responses=problems(401, 403, 404),
+    responses=problems(401, 403, 404, 422),
 )
 def get_submission(
     submission_id: str, request: Request, caller: CurrentCaller, purpose: Purpose
@@ -278,7 +278,7 @@ def get_submission(
 @router.get(
     "/submissions/{submission_id}/file",
     response_class=StreamingResponse,
-    responses={**CSV, **problems(401, 403, 404)},
+    responses={**CSV, **problems(401, 403, 404, 422)},
 )
 def get_submitted_file(
     submission_id: str, request: Request, caller: CurrentCaller, purpose: Purpose
@@ -308,7 +308,7 @@ class ChangesOut(BaseModel):
 @router.get(
     "/submissions/{submission_id}/changes",
     response_model=ChangesOut,
-    responses=problems(401, 403, 404),
+    responses=problems(401, 403, 404, 422),
 )
 def get_changes(
     submission_id: str, request: Request, caller: CurrentCaller, purpose: Purpose

@@ -5,6 +5,7 @@ reporting projection names the events and fields it reads through it, so a name 
 in the catalogue fails at import rather than silently matching nothing.
 """
 
+import dataclasses
 import typing
 from functools import cache
 from typing import Any
@@ -44,6 +45,14 @@ def _event_classes(aggregate: type) -> dict[str, type]:
     }
 
 
+def _default(event_class: type, field: str) -> Any:
+    """A field added later has a default: events stored before it was added lack it."""
+    for f in dataclasses.fields(event_class):
+        if f.name == field and f.default is not dataclasses.MISSING:
+            return f.default
+    return ...
+
+
 @cache
 def catalogue() -> dict[str, dict[str, dict[str, Any]]]:
     """feed -> event type -> {"aggregate_type", "fields" (name -> type), "schema"}."""
@@ -57,7 +66,7 @@ def catalogue() -> dict[str, dict[str, dict[str, Any]]]:
                 model = create_model(  # type: ignore[call-overload]
                     name,
                     __config__=ConfigDict(title=f"{aggregate.__name__}.{name} data"),
-                    **{k: (v, ...) for k, v in fields.items()},
+                    **{k: (v, _default(event_class, k)) for k, v in fields.items()},
                 )
                 events[name] = {
                     "aggregate_type": aggregate.__name__,

@@ -29,6 +29,22 @@ GOALS = [
     {"domain": "health", "goal": "hepatitis C test", "responsible": "keyworker"},
 ]
 
+SUBSTANCES = {
+    "on": days_ago(50),
+    "substances": [{"substance": "heroin", "age_first_used": 19, "route": "inject"}],
+    "injecting_status": "currently",
+    "alcohol_days": 0,
+    "alcohol_units": 0,
+}
+BBV = {
+    "on": days_ago(48),
+    "hepatitis_b": "offered_and_accepted",
+    "hepatitis_b_vaccination": "one",
+    "hepatitis_c": "offered_and_accepted",
+    "hepatitis_c_tested_on": days_ago(48),
+    "hepatitis_c_result": "negative",
+}
+
 
 class JourneyDriver:
     def __init__(self, referral: TestClient, journey: TestClient) -> None:

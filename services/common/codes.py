@@ -193,6 +193,183 @@ class GoalProgress(Enum):
     WORSE = "worse"
 
 
+# The national return's items (DESIGN.md "The national return"). The national code for each
+# of our values is in services/reporting/ndtms/mapping.py, served beside it at GET /codes.
+
+
+class Ethnicity(Enum):
+    """The 16+1 NHS 2001-census categories."""
+
+    WHITE_BRITISH = "white_british"
+    WHITE_IRISH = "white_irish"
+    OTHER_WHITE = "other_white"
+    WHITE_AND_BLACK_CARIBBEAN = "white_and_black_caribbean"
+    WHITE_AND_BLACK_AFRICAN = "white_and_black_african"
+    WHITE_AND_ASIAN = "white_and_asian"
+    OTHER_MIXED = "other_mixed"
+    INDIAN = "indian"
+    PAKISTANI = "pakistani"
+    BANGLADESHI = "bangladeshi"
+    OTHER_ASIAN = "other_asian"
+    CARIBBEAN = "caribbean"
+    AFRICAN = "african"
+    OTHER_BLACK = "other_black"
+    CHINESE = "chinese"
+    OTHER = "other"
+    NOT_STATED = "not_stated"
+
+
+class Religion(Enum):
+    NONE = "none"
+    CHRISTIAN = "christian"
+    BUDDHIST = "buddhist"
+    HINDU = "hindu"
+    JEWISH = "jewish"
+    MUSLIM = "muslim"
+    SIKH = "sikh"
+    OTHER = "other"
+    DECLINED = "declined"
+
+
+class SexualOrientation(Enum):
+    HETEROSEXUAL = "heterosexual"
+    GAY_OR_LESBIAN = "gay_or_lesbian"
+    BISEXUAL = "bisexual"
+    OTHER = "other"
+    DECLINED = "declined"
+
+
+class YesNoDeclined(Enum):
+    YES = "yes"
+    NO = "no"
+    DECLINED = "declined"
+
+
+class AccommodationNeed(Enum):
+    URGENT_HOUSING_PROBLEM = "urgent_housing_problem"  # no fixed abode
+    HOUSING_PROBLEM = "housing_problem"
+    NO_HOUSING_PROBLEM = "no_housing_problem"
+
+
+class ParentalStatus(Enum):
+    ALL_CHILDREN_LIVE_WITH_CLIENT = "all_children_live_with_client"
+    SOME_CHILDREN_LIVE_WITH_CLIENT = "some_children_live_with_client"
+    NO_CHILDREN_LIVE_WITH_CLIENT = "no_children_live_with_client"
+    NOT_A_PARENT = "not_a_parent"
+    DECLINED = "declined"
+
+
+class Employment(Enum):
+    REGULAR_EMPLOYMENT = "regular_employment"
+    STUDENT = "student"
+    LONG_TERM_SICK_OR_DISABLED = "long_term_sick_or_disabled"
+    HOMEMAKER = "homemaker"
+    UNEMPLOYED_SEEKING_WORK = "unemployed_seeking_work"
+    UNPAID_VOLUNTARY_WORK = "unpaid_voluntary_work"
+    RETIRED = "retired"
+    OTHER = "other"
+    NOT_STATED = "not_stated"
+
+
+class Substance(Enum):
+    HEROIN = "heroin"
+    METHADONE_ILLICIT = "methadone_illicit"
+    BUPRENORPHINE_ILLICIT = "buprenorphine_illicit"
+    OTHER_OPIATES = "other_opiates"
+    BENZODIAZEPINES = "benzodiazepines"
+    AMPHETAMINES = "amphetamines"
+    COCAINE = "cocaine"
+    CRACK = "crack"
+    ECSTASY = "ecstasy"
+    HALLUCINOGENS = "hallucinogens"
+    CANNABIS = "cannabis"
+    SOLVENTS = "solvents"
+    ALCOHOL = "alcohol"
+    PRESCRIPTION_DRUGS = "prescription_drugs"
+    OTHER_DRUGS = "other_drugs"
+
+
+OPIATES = frozenset(
+    {
+        Substance.HEROIN,
+        Substance.METHADONE_ILLICIT,
+        Substance.BUPRENORPHINE_ILLICIT,
+        Substance.OTHER_OPIATES,
+    }
+)
+
+
+class Route(Enum):
+    INJECT = "inject"
+    SNIFF = "sniff"
+    SMOKE = "smoke"
+    ORAL = "oral"
+    OTHER = "other"
+
+
+class InjectingStatus(Enum):
+    PREVIOUSLY = "previously"
+    CURRENTLY = "currently"
+    NEVER = "never"
+    DECLINED = "declined"
+
+
+class HepatitisBStatus(Enum):
+    """Hepatitis B vaccination: offered and accepted, refused, or not needed."""
+
+    OFFERED_AND_ACCEPTED = "offered_and_accepted"
+    OFFERED_AND_REFUSED = "offered_and_refused"
+    IMMUNISED_ALREADY = "immunised_already"
+    NOT_OFFERED = "not_offered"
+    ACQUIRED_IMMUNITY = "acquired_immunity"
+
+
+class HepatitisBVaccination(Enum):
+    ONE = "one"
+    TWO = "two"
+    THREE = "three"
+    COURSE_COMPLETED = "course_completed"
+
+
+class HepatitisCTest(Enum):
+    """Hepatitis C testing: offered and accepted, refused, or not offered."""
+
+    OFFERED_AND_ACCEPTED = "offered_and_accepted"
+    OFFERED_AND_REFUSED = "offered_and_refused"
+    NOT_OFFERED = "not_offered"
+
+
+class TestResult(Enum):
+    POSITIVE = "positive"
+    NEGATIVE = "negative"
+    NOT_KNOWN = "not_known"
+
+
+class InterventionSetting(Enum):
+    COMMUNITY = "community"
+    GP = "gp"
+    INPATIENT = "inpatient"
+    OUTPATIENT = "outpatient"
+    PRISON = "prison"
+    RECOVERY_HOUSE = "recovery_house"
+    RESIDENTIAL = "residential"
+
+
+class InterventionExitStatus(Enum):
+    MUTUALLY_AGREED_PLANNED = "mutually_agreed_planned"
+    CLIENT_UNILATERAL_UNPLANNED = "client_unilateral_unplanned"
+    WITHDRAWN = "withdrawn"
+
+
+# The exit status an intervention ends with when none is given: from its end reason.
+EXIT_STATUS_OF_END_REASON = {
+    InterventionEndReason.COMPLETED: InterventionExitStatus.MUTUALLY_AGREED_PLANNED,
+    InterventionEndReason.TRANSFERRED: InterventionExitStatus.MUTUALLY_AGREED_PLANNED,
+    InterventionEndReason.CLIENT_STOPPED: InterventionExitStatus.CLIENT_UNILATERAL_UNPLANNED,
+    InterventionEndReason.STOPPED_BY_PROVIDER: InterventionExitStatus.WITHDRAWN,
+}
+
+
 CODED_LISTS: dict[str, type[Enum]] = {
     "sex": Sex,
     "referral_sources": ReferralSource,
@@ -211,6 +388,22 @@ CODED_LISTS: dict[str, type[Enum]] = {
     "intervention_end_reasons": InterventionEndReason,
     "exit_reasons": ExitReason,
     "goal_progress": GoalProgress,
+    "ethnicities": Ethnicity,
+    "religions": Religion,
+    "sexual_orientations": SexualOrientation,
+    "yes_no_declined": YesNoDeclined,
+    "accommodation_needs": AccommodationNeed,
+    "parental_statuses": ParentalStatus,
+    "employment_statuses": Employment,
+    "substances": Substance,
+    "routes": Route,
+    "injecting_statuses": InjectingStatus,
+    "hepatitis_b_statuses": HepatitisBStatus,
+    "hepatitis_b_vaccinations": HepatitisBVaccination,
+    "hepatitis_c_tests": HepatitisCTest,
+    "test_results": TestResult,
+    "intervention_settings": InterventionSetting,
+    "intervention_exit_statuses": InterventionExitStatus,
 }
 
 
@@ -221,4 +414,7 @@ def coded_lists() -> dict[str, object]:
     lists["modality_tiers"] = {m.value: tier.value for m, tier in MODALITY_TIER.items()}
     lists["structured_tiers"] = sorted(t.value for t in STRUCTURED_TIERS)
     lists["planned_exit_reasons"] = [r.value for r in ExitReason if r in PLANNED_EXITS]
+    from services.reporting.ndtms.mapping import national_codes  # the one module that has them
+
+    lists["ndtms"] = national_codes()
     return lists

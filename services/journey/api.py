@@ -200,6 +200,7 @@ def end_intervention(
             receipt,
             intervention_id=intervention_id,
             reason=body.reason,
+            exit_status=body.exit_status,
         ),
     )
     written(log, caller, purpose, "episode", episode.id, episode.state.client_id)

@@ -21,8 +21,10 @@ from services.journey.steps import (
     care_plan,
     corrections,
     discharge,
+    harm_reduction,
     interventions,
     opening,
+    substances,
 )
 from services.journey.steps.base import JourneyEvent, check_date
 from services.journey.steps.opening import OPENING
@@ -42,6 +44,9 @@ class Episode(Aggregate):
     CarePlanReviewed = care_plan.CarePlanReviewed
     InterventionStarted = interventions.InterventionStarted
     InterventionEnded = interventions.InterventionEnded
+    SubstanceProfileRecorded = substances.SubstanceProfileRecorded
+    BloodBorneVirusesRecorded = harm_reduction.BloodBorneVirusesRecorded
+    NaloxoneIssued = harm_reduction.NaloxoneIssued
     Discharged = discharge.Discharged
     AftercarePlanAgreed = aftercare.AftercarePlanAgreed
     ReEngaged = opening.ReEngaged

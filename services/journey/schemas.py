@@ -47,6 +47,10 @@ class InterventionOut(BaseModel):
     started_on: date
     ended_on: date | None
     end_reason: str | None
+    referred_on: date | None = None
+    first_appointment_offered_on: date | None = None
+    setting: str | None = None
+    exit_status: str | None = None
 
 
 class PlanOut(BaseModel):

@@ -39,6 +39,10 @@ class Intervention:
     started_on: date
     ended_on: date | None = None
     end_reason: Any = None
+    referred_on: date | None = None
+    first_appointment_offered_on: date | None = None
+    setting: Any = None
+    exit_status: Any = None
 
     @property
     def structured(self) -> bool:
@@ -78,6 +82,10 @@ class EpisodeState:
     aftercare: dict[str, Any] | None = None
     re_engaged_on: date | None = None
     re_engaged_to: UUID | None = None
+    substance_profile_on: date | None = None
+    substance_profile: dict[str, Any] | None = None
+    blood_borne_viruses: dict[str, Any] | None = None
+    naloxone_issued_on: date | None = None
     latest_on: date = date.min
 
     def copy(self) -> "EpisodeState":

@@ -23,6 +23,10 @@ def intervention_out(i: Intervention) -> InterventionOut:
         started_on=i.started_on,
         ended_on=i.ended_on,
         end_reason=getattr(i.end_reason, "value", i.end_reason),
+        referred_on=i.referred_on,
+        first_appointment_offered_on=i.first_appointment_offered_on,
+        setting=getattr(i.setting, "value", i.setting),
+        exit_status=getattr(i.exit_status, "value", i.exit_status),
     )
 
 

@@ -172,6 +172,25 @@ class ReferralApplication(JsonApplication):
         self.save_keyed(receipt, referral)
         return referral
 
+    def record_profile(
+        self,
+        client_id: UUID,
+        by: dict[str, str],
+        receipt: Receipt | None,
+        on: date,
+        items: dict[str, Any],
+        expected_version: int | None = None,
+    ) -> Client:
+        """Only an organisation party to the client records its profile."""
+        client = self.visible_client(by["organisation"], client_id)
+        if expected_version is not None and expected_version != client.version:
+            raise VersionMismatchError(
+                f"The client is at version {client.version}, not {expected_version}."
+            )
+        client.record_profile(on, by, today(), items)
+        self.save_keyed(receipt, client)
+        return client
+
     # Queries
 
     def get_client(self, client_id: UUID) -> Client:

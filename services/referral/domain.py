@@ -9,12 +9,19 @@ from uuid import UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 
 from services.common.codes import (
+    AccommodationNeed,
     DeclineReason,
+    Employment,
+    Ethnicity,
     HandoverKind,
+    ParentalStatus,
     PriorityFlag,
     ReferralSource,
+    Religion,
     Sex,
+    SexualOrientation,
     WithdrawalReason,
+    YesNoDeclined,
 )
 from services.common.errors import NotVisibleError
 
@@ -57,6 +64,10 @@ class DateBeforeBirthError(ReferralError):
 
 class HandoverSourceMismatchError(ReferralError):
     """The handover kind does not match the referral source."""
+
+
+class ProfileBeforeBirthError(ReferralError):
+    """A client profile dated before the client's date of birth."""
 
 
 class VersionMismatchError(ReferralError):
@@ -137,6 +148,59 @@ class Client(Aggregate):
         self.date_of_birth, self.sex = date_of_birth, sex
         self.nhs_number, self.postcode_district = nhs_number, postcode_district
         self.registered_by = by
+        self.profiles: dict[str, dict[str, Any]] = {}
+
+    def record_profile(
+        self, on: date, by: dict[str, str], today: date, items: dict[str, Any]
+    ) -> None:
+        """The client profile for the national return, or a client information review: the
+        items given (None: not given in this review) replace the recording organisation's."""
+        check_not_future(on, today)
+        if on < self.date_of_birth:
+            raise ProfileBeforeBirthError(f"{on} is before the client's date of birth.")
+        self._profile_recorded(on=on, by=by, **{k: items.get(k) for k in PROFILE_ITEMS})
+
+    @event("ClientProfileRecorded")
+    def _profile_recorded(
+        self,
+        on: date,
+        by: dict[str, str],
+        ethnicity: Ethnicity | None,
+        nationality: str | None,
+        religion: Religion | None,
+        sexual_orientation: SexualOrientation | None,
+        disability: YesNoDeclined | None,
+        veteran: YesNoDeclined | None,
+        gp_practice: str | None,
+        local_authority: str | None,
+        accommodation_need: AccommodationNeed | None,
+        parental_status: ParentalStatus | None,
+        children_living_with_client: int | None,
+        employment: Employment | None,
+        previously_treated: bool | None,
+        consent_to_national_return: bool | None,
+    ) -> None:
+        given = {k: v for k, v in locals().items() if k in PROFILE_ITEMS and v is not None}
+        held = getattr(self, "profiles", {})  # clients stored before profiles existed
+        self.profiles = {**held, by["organisation"]: {**held.get(by["organisation"], {}), **given}}
+
+
+PROFILE_ITEMS = (
+    "ethnicity",
+    "nationality",
+    "religion",
+    "sexual_orientation",
+    "disability",
+    "veteran",
+    "gp_practice",
+    "local_authority",
+    "accommodation_need",
+    "parental_status",
+    "children_living_with_client",
+    "employment",
+    "previously_treated",
+    "consent_to_national_return",
+)
 
 
 class Referral(Aggregate):

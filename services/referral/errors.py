@@ -12,6 +12,7 @@ STATUS: dict[type[Exception], tuple[int, str]] = {
     d.DateBeforeReferralError: (422, "date-before-referral"),
     d.DateInFutureError: (422, "date-in-future"),
     d.DateBeforeBirthError: (422, "date-before-birth"),
+    d.ProfileBeforeBirthError: (422, "date-before-birth"),
     d.HandoverSourceMismatchError: (422, "handover-source-mismatch"),
     d.VersionMismatchError: (412, "version-mismatch"),
     d.SamePersonError: (409, "already-one-person"),

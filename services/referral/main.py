@@ -15,6 +15,7 @@ from services.referral.api import get_application, router
 from services.referral.application import ReferralApplication
 from services.referral.errors import STATUS
 from services.referral.persons_api import router as persons_router
+from services.referral.profiles import router as profile_router
 
 DESCRIPTION = """Clients, referrals and handovers (CARAT -> CJIT, CJIT -> Tier 3).
 
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(router)
     app.include_router(persons_router)
+    app.include_router(profile_router)
     app.include_router(common_router(get_application, health, feed_filter, application.clients_of))
     app.include_router(access_log_routes(get_access_log, is_party_to_client))
     return app

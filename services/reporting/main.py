@@ -17,6 +17,7 @@ from services.common.web import create_service_app, follower_reasons, service_ro
 from services.reporting import db
 from services.reporting.api import FigureCache, router
 from services.reporting.follower import followers
+from services.reporting.ndtms.routes import router as ndtms_router
 from services.reporting.queries import has_episode_with
 
 DESCRIPTION = """Caseloads, waiting lists and the KPIs commissioners are judged by, derived
@@ -78,7 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         DESCRIPTION,
         settings,
         ACCESS_ERRORS,
-        private_paths=("/caseloads", "/waiting-list", "/access-log"),
+        private_paths=("/caseloads", "/waiting-list", "/access-log", "/ndtms"),
     )
     app.router.lifespan_context = lifespan
     url = settings.database_url("reporting")
@@ -120,6 +121,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return has_episode_with(connection, organisation, client_id)
 
     app.include_router(router)
+    app.include_router(ndtms_router)
     app.include_router(service_router(health))
     app.include_router(
         access_log_routes(lambda request: request.app.state.access_log, is_party_to_client)

@@ -16,6 +16,7 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 from services.catalogue import require
 from services.common.feed import FeedItem
 from services.reporting.models import ClientArea, FactRow, PersonLinkRow, ReferralRow
+from services.reporting.ndtms.models import ClientProfileRow, NdtmsClient
 
 CORRECTIONS = (require("journey", "EventRecordedInError"), require("journey", "EventCorrected"))
 
@@ -33,12 +34,32 @@ def day(value: str | None) -> date | None:
 def project_referral_page(connection: Connection, items: list[FeedItem]) -> None:
     """A page in a few statements: inserts first, then the status changes they precede."""
     clients, referrals, accepted, closed, links = [], [], [], [], []
+    attributors, profiles = [], []
     for item in items:
         data, referral_id = item.data, str(item.aggregate_id)
         match item.type:
             case "ClientRegistered":
                 clients.append(
                     {"client_id": referral_id, "area": postcode_area(data.get("postcode_district"))}
+                )
+                attributors.append(
+                    {
+                        "client_id": referral_id,
+                        "initials": data["given_name"][:1] + data["family_name"][:1],
+                        "date_of_birth": day(data["date_of_birth"]),
+                        "sex": data["sex"],
+                        "recorded_at": item.recorded_at,
+                    }
+                )
+            case "ClientProfileRecorded":
+                profiles.append(
+                    {
+                        "client_id": referral_id,
+                        "organisation": (item.recorded_by.organisation if item.recorded_by else ""),
+                        "business_date": item.business_date,
+                        "recorded_at": item.recorded_at,
+                        "data": json.dumps({k: v for k, v in data.items() if v is not None}),
+                    }
                 )
             case "ReferralMade":
                 handover = data.get("handover") or {}
@@ -82,6 +103,9 @@ def project_referral_page(connection: Connection, items: list[FeedItem]) -> None
         connection.execute(insert(PersonLinkRow), links)
     if clients:
         connection.execute(insert(ClientArea), clients)
+        connection.execute(insert(NdtmsClient), attributors)
+    if profiles:
+        connection.execute(insert(ClientProfileRow), profiles)
     if referrals:
         connection.execute(insert(ReferralRow), referrals)
     target = ReferralRow.referral_id == bindparam("rid")
@@ -129,8 +153,29 @@ KEPT = {
         "InitialCarePlanAgreed": ("next_review_on",),
         "CarePlanAgreed": ("next_review_on",),
         "CarePlanReviewed": ("next_review_on",),
-        "InterventionStarted": ("intervention_id", "modality", "tier"),
-        "InterventionEnded": ("intervention_id",),
+        "InterventionStarted": (
+            "intervention_id",
+            "modality",
+            "tier",
+            "referred_on",
+            "first_appointment_offered_on",
+            "setting",
+        ),
+        "InterventionEnded": ("intervention_id", "exit_status"),
+        "SubstanceProfileRecorded": (
+            "substances",
+            "injecting_status",
+            "alcohol_days",
+            "alcohol_units",
+        ),
+        "BloodBorneVirusesRecorded": (
+            "hepatitis_b",
+            "hepatitis_b_vaccination",
+            "hepatitis_c",
+            "hepatitis_c_tested_on",
+            "hepatitis_c_result",
+        ),
+        "NaloxoneIssued": ("kits",),
         "Discharged": ("exit_reason", "planned"),
         "ReEngaged": ("organisation", "new_episode_id"),
         "EventRecordedInError": ("target_version",),
@@ -138,7 +183,8 @@ KEPT = {
     }.items()
 }
 # The referral events projected here, and the fields read of each, likewise checked.
-require("referral", "ClientRegistered", "postcode_district")
+require("referral", "ClientRegistered", "postcode_district", "given_name", "family_name", "sex")
+require("referral", "ClientProfileRecorded", "consent_to_national_return")
 require(
     "referral",
     "ReferralMade",

@@ -7,7 +7,7 @@ import pytest
 
 from services.catalogue import catalogue, check_data, require
 from tests.builders import days_ago
-from tests.journey_driver import SERVICE, JourneyDriver
+from tests.journey_driver import BBV, SERVICE, SUBSTANCES, JourneyDriver
 
 
 @pytest.fixture
@@ -38,12 +38,21 @@ def test_every_published_event_is_in_the_catalogue_with_the_data_it_describes(
             "next_review_on": days_ago(2),
         },
     )
+    d.ok(episode, "substance-profile", SUBSTANCES)
+    d.ok(episode, "blood-borne-viruses", BBV)
+    d.ok(episode, "naloxone", {"on": days_ago(40), "kits": 1})
     intervention = d.start(episode)
     d.ok(episode, f"interventions/{intervention}/end", {"on": days_ago(20), "reason": "completed"})
     d.ok(episode, "events/3/recorded-in-error", {"reason": "wrong keyworker"})
     d.discharge(episode, on=10, reason="treatment_completed_drug_free")
     d.ok(episode, "aftercare-plan", {"on": days_ago(9), "drug_related_support": ["group"]})
     d.post(episode, "re-engagement", {"on": days_ago(1)})
+    client_id = d.episode(episode)["client_id"]
+    profile = {"on": days_ago(50), "ethnicity": "white_british", "previously_treated": False}
+    response = d.referral.post(
+        f"/clients/{client_id}/profile", json=profile, headers=d.headers_for(episode)
+    )
+    assert response.status_code == 201, response.text
     seen: dict[str, set[str]] = {"referral": set(), "journey": set()}
     for name, client in (("referral", d.referral), ("journey", d.journey)):
         for item in feed(client):
@@ -52,6 +61,7 @@ def test_every_published_event_is_in_the_catalogue_with_the_data_it_describes(
             seen[name].add(item["type"])
     assert seen["journey"] >= set(catalogue()["journey"]) - {"EventCorrected"}
     assert {"ClientRegistered", "ReferralMade", "ReferralAccepted"} <= seen["referral"]
+    assert "ClientProfileRecorded" in seen["referral"]
 
 
 def test_a_name_not_in_the_catalogue_fails_loudly() -> None:

@@ -13,8 +13,10 @@ from services.journey.steps import (
     care_plan,
     corrections,
     discharge,
+    harm_reduction,
     interventions,
     opening,
+    substances,
 )
 from services.journey.steps.base import JourneyEvent, Step, check_date, check_open
 
@@ -22,6 +24,8 @@ STEPS: list[Step] = [
     *assessment.STEPS,
     *care_plan.STEPS,
     *interventions.STEPS,
+    *substances.STEPS,
+    *harm_reduction.STEPS,
     *discharge.STEPS,
     *aftercare.STEPS,
     *opening.STEPS,

@@ -1,0 +1,1 @@
+"""The NDTMS monthly return: the data set mapping, the extract, its validation, submissions."""

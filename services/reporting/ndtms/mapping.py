@@ -2,7 +2,7 @@
 every mapping from our codes to the national ones. The one place to change when the current
 data set's documents are in hand (docs/ndtms.md).
 
-Sources, graded as in /work/shared/reference/ndtms-reference.md: [gov] official, [impl] one
+Sources, graded: [gov] official, [impl] one
 vendor's implementation (Canary-NDTMS, data set K), [3p] third party. GUESS marks a value no
 source gives: it is ours and must be checked against the data set R reference data.
 """

@@ -90,8 +90,13 @@ def shadow_engine(url: str) -> Engine:
     return db.make_engine(url, search_path=SHADOW_SCHEMA)
 
 
+# Tables of records made here (what was submitted or published), not derived from the feeds:
+# a rebuild carries their rows over into the new read models instead of losing them.
+RECORDS = ("ndtms_submissions",)
+
+
 def swap(url: str, shadow: Engine) -> None:
-    """Replace the live read models by the shadow ones, atomically."""
+    """Replace the live read models by the shadow ones, atomically, keeping the records."""
     path = sqlite_path(url)
     shadow.dispose()
     if path is not None:
@@ -101,6 +106,13 @@ def swap(url: str, shadow: Engine) -> None:
             closing(sqlite3.connect(f"{path}.rebuild")) as source,
             closing(sqlite3.connect(path, timeout=60)) as target,
         ):
+            # A record made between this copy and the backup below would be lost: the window
+            # is the few milliseconds between two statements (PostgreSQL has none).
+            source.execute("ATTACH DATABASE ? AS live", (str(path),))
+            with source:
+                for table in RECORDS:
+                    source.execute(f'INSERT INTO main."{table}" SELECT * FROM live."{table}"')
+            source.execute("DETACH DATABASE live")
             source.backup(target)  # one step: one transaction on the live file
         for leftover in ("", "-wal", "-shm"):
             Path(f"{path}.rebuild{leftover}").unlink(missing_ok=True)
@@ -131,6 +143,11 @@ def _move_tables(engine: Engine) -> None:
             text("SELECT tablename FROM pg_tables WHERE schemaname = :s ORDER BY tablename"),
             {"s": SHADOW_SCHEMA},
         ).scalars()
+        for table in RECORDS:
+            connection.exec_driver_sql(f'LOCK TABLE public."{table}" IN EXCLUSIVE MODE')
+            connection.exec_driver_sql(
+                f'INSERT INTO {SHADOW_SCHEMA}."{table}" SELECT * FROM public."{table}"'
+            )
         for table in list(tables):
             connection.exec_driver_sql(
                 f'ALTER TABLE IF EXISTS public."{table}" SET SCHEMA {OLD_SCHEMA}'

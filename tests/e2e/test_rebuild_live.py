@@ -108,3 +108,22 @@ def test_a_second_rebuild_at_the_same_time_is_refused(
     with rebuild_lock(url), pytest.raises(RebuildRunningError):
         rebuild(settings)
     assert rebuild(settings, out=open("/dev/null", "w"))  # noqa: SIM115
+
+
+def test_a_rebuild_keeps_what_was_submitted(live: tuple[ServiceProcess, Settings]) -> None:
+    """Submissions are records, not read models: a rebuild carries them over, and the file
+    regenerates byte for byte afterwards."""
+    reporting, settings = live
+    wait_until(lambda: caught_up(reporting.url), timeout=120)
+    provider = auth("NOBODY1", Role.PROVIDER)  # no episodes: a return with no errors
+    period_end = date.today().replace(day=1) - timedelta(days=1)
+    body = {"organisation": "NOBODY1", "period_end": period_end.isoformat()}
+    submitted = httpx.post(f"{reporting.url}/ndtms/submissions", json=body, headers=provider)
+    assert submitted.status_code == 201, submitted.text
+    file_url = f"{reporting.url}/ndtms/submissions/{submitted.json()['id']}/file"
+    before = httpx.get(file_url, headers=provider)
+    assert before.status_code == 200, before.text
+    rebuild(settings, out=open("/dev/null", "w"))  # noqa: SIM115
+    after = httpx.get(file_url, headers=provider)
+    assert after.status_code == 200, after.text
+    assert after.content == before.content

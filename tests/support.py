@@ -181,7 +181,8 @@ class ServiceProcess:
         else:
             with self.stderr.open("ab") as stderr:
                 self.process = subprocess.Popen(command, env=env, cwd=ROOT, stderr=stderr)
-        wait_until(lambda: httpx.get(f"{self.url}/health", timeout=1).status_code == 200)
+        # Live, not ready: a follower started while its upstream is down is not ready.
+        wait_until(lambda: httpx.get(f"{self.url}/health/live", timeout=1).status_code == 200)
         return self
 
     def kill(self) -> None:

@@ -20,8 +20,9 @@ pytestmark = pytest.mark.e2e
 LIFETIME = 4
 
 
-def following(reporting: ServiceProcess) -> dict[str, Any]:
-    return dict(httpx.get(f"{reporting.url}/health", timeout=5).json()["following"])
+def following(reporting: ServiceProcess, headers: dict[str, str]) -> dict[str, Any]:
+    details = httpx.get(f"{reporting.url}/health/details", headers=headers, timeout=5)
+    return dict(details.json()["following"])
 
 
 def test_followers_outlive_their_tokens(tmp_path: Path) -> None:
@@ -45,6 +46,12 @@ def test_followers_outlive_their_tokens(tmp_path: Path) -> None:
         def headers() -> dict[str, str]:  # our own tokens must be short-lived too
             alice = Caller("alice", "ORG1", Role.PROVIDER)
             return {"Authorization": f"Bearer {dev.mint(alice, audiences, timedelta(seconds=3))}"}
+
+        def admin() -> dict[str, str]:
+            operator = Caller("ops", "ORG1", Role.ADMINISTRATOR)
+            return {
+                "Authorization": f"Bearer {dev.mint(operator, audiences, timedelta(seconds=3))}"
+            }
 
         started = time.monotonic()
         while True:
@@ -76,11 +83,11 @@ def test_followers_outlive_their_tokens(tmp_path: Path) -> None:
         wait_until(
             lambda: all(
                 status["position"] is not None and status["position"] >= last[feed]
-                for feed, status in following(reporting).items()
+                for feed, status in following(reporting, admin()).items()
             ),
             timeout=15,
         )
-        for status in following(reporting).values():
+        for status in following(reporting, admin()).values():
             assert status["last_error"] is None
     finally:
         for process in processes:

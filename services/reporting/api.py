@@ -28,8 +28,9 @@ from services.common.problems import Problem
 from services.common.schemas import Day, Moment, OrganisationCode
 from services.common.web import problems
 from services.reporting import queries
+from services.reporting.disclosure import RULES, disclose, period_problem
 from services.reporting.follower import FEEDS, stored_position
-from services.reporting.kpis import Period, all_kpis, suppress
+from services.reporting.kpis import Period, all_kpis
 from services.reporting.views import EpisodeView
 
 router = APIRouter()
@@ -172,9 +173,16 @@ def read_kpis(
 ) -> Any:
     """Every KPI of DESIGN.md for a period (both ends included), for one organisation, one
     area (postcode area of the client), or overall. Each figure names what it counts and,
-    for shares, its numerator and denominator. Commissioners may ask for any scope; figures
-    of 1 to 5, and anything built on them, are then shown as "suppressed" (0 is shown).
-    Providers, CJIT, CARAT and administrators see their own organisation's figures only.
+    for shares, its numerator and denominator. Providers, CJIT, CARAT and administrators see
+    their own organisation's figures only, exactly.
+
+    Commissioners may ask for any scope, under disclosure control (`disclosure_control` in
+    the answer says so): the period is one calendar month, quarter or financial year and
+    `as_at` a month end (422 `commissioner-period` otherwise); counts from 1 to 5 are
+    "suppressed", others rounded to the nearest 5 (0 stays 0); a share's `percent` is a whole
+    percentage of the unrounded counts, shown only when both are shown; medians and
+    percentiles are shown over 10 or more values only, in whole days; a breakdown beside its
+    total (referral sources) never has exactly one suppressed cell.
 
     With `known_at`, the figures are those known at that time, and `revisions` lists how
     each has changed since (late entries and corrections). `ETag`/`If-None-Match` give 304
@@ -187,14 +195,9 @@ def read_kpis(
             "period_end is before period_start.",
             rule="invalid-period",
         )
-    commissioner = caller.role is Role.COMMISSIONER
-    if not commissioner:
-        require_role(caller, READERS, "read KPIs")
-        if area is not None or organisation not in (None, caller.organisation):
-            raise ForbiddenError("You may read your own organisation's KPIs only.")
-        organisation = caller.organisation
-    scope = queries.Scope(organisation=organisation, area=area)
     period = Period(period_start, period_end)
+    organisation = figures_scope(caller, organisation, area, period, as_at)
+    scope = queries.Scope(organisation=organisation, area=area)
     positions = applied_positions(request)
     if not_modified(
         response,
@@ -212,12 +215,9 @@ def read_kpis(
     if known_at is not None:  # and as known now, for the revisions since
         knowledges.append(queries.Knowledge(as_at, None))
     figures, *current = kpi_figures(request, scope, period, knowledges, positions)
-    revisions = None
-    if current:
-        revisions = differences(
-            suppress(figures) if commissioner else figures,
-            suppress(current[0]) if commissioner else current[0],
-        )
+    commissioner = caller.role is Role.COMMISSIONER
+    shown = disclose if commissioner else lambda figures: figures
+    revisions = differences(shown(figures), shown(current[0])) if current else None
     return {
         "scope": {"organisation": organisation, "area": area}
         if organisation or area
@@ -226,10 +226,37 @@ def read_kpis(
         "as_at": as_at,
         "known_at": known_at,
         "suppressed_small_numbers": commissioner,
-        "figures": suppress(figures) if commissioner else figures,
+        "disclosure_control": RULES if commissioner else None,
+        "figures": shown(figures),
         "revisions": revisions,
         "feeds": feed_lag(request, positions),
     }
+
+
+def figures_scope(
+    caller: Caller,
+    organisation: str | None,
+    area: str | None,
+    period: Period,
+    as_at: date | None,
+) -> str | None:
+    """The organisation whose figures are asked for: commissioners any scope, under
+    disclosure control (whole months); everyone else their own organisation's, exactly."""
+    if caller.role is Role.COMMISSIONER:
+        problem = period_problem(period, as_at)
+        if problem is not None:
+            raise Problem(
+                422,
+                "commissioner-period",
+                "Not a commissioner's period",
+                problem,
+                rule="commissioner-period",
+            )
+        return organisation
+    require_role(caller, READERS, "read KPIs")
+    if area is not None or organisation not in (None, caller.organisation):
+        raise ForbiddenError("You may read your own organisation's KPIs only.")
+    return caller.organisation
 
 
 def own_episodes(

@@ -15,7 +15,6 @@ from services.reporting.views import EpisodeView, ReferralView
 RETAINED_DAYS = 84
 WITHIN_DAYS = 21
 LONG_WAIT_DAYS = 42
-SMALL = range(1, 6)  # 1..5 are suppressed for commissioners; 0 is shown
 
 
 @dataclass(frozen=True)
@@ -261,17 +260,3 @@ def all_kpis(
         "re_engagements": re_engagements(re_engaged, period),
         "handover_continuity": handover_continuity(referrals, period),
     }
-
-
-def suppress(figures: Any) -> Any:
-    """Commissioner-facing: counts of 1 to 5, and anything built on one, are suppressed."""
-    if isinstance(figures, dict):
-        counts = [v["count"] for v in figures.values() if isinstance(v, dict) and "count" in v]
-        if "count" in figures and figures["count"] in SMALL:
-            return {**figures, "count": "suppressed"}
-        if "ratio" in figures and any(c in SMALL for c in counts):
-            return {k: suppress(v) for k, v in figures.items()} | {"ratio": "suppressed"}
-        if "value" in figures and "over" in figures and figures["over"]["count"] in SMALL:
-            return {"value": "suppressed", "over": suppress(figures["over"])}
-        return {k: suppress(v) for k, v in figures.items()}
-    return figures

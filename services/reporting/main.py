@@ -40,6 +40,14 @@ Definitions are exactly those of DESIGN.md ("What is derived"), where a reading 
   release date (`over` says how many);
 - caseloads and waiting lists list episodes open on the day (not discharged before it).
 
+Commissioners see every figure under disclosure control (docs/commissioners.md): the period
+is one calendar month, quarter or financial year and `as_at` a month end; counts from 1 to 5
+are "suppressed", the rest rounded to the nearest 5 (0 stays 0); a share's `percent` is a
+whole percentage of the unrounded counts, shown only when both counts are; medians and
+percentiles need 10 or more values and are in whole days; a breakdown beside its total never
+has exactly one suppressed cell (the next smallest is suppressed too). Providers, CJIT, CARAT
+teams and administrators see their own organisation's figures exactly.
+
 The read models are SQLAlchemy tables migrated by alembic (`upgrade head` at start-up);
 `python -m services.reporting.rebuild` drops and rebuilds them from the feeds.
 """

@@ -35,6 +35,7 @@ from services.reporting.views import EpisodeView
 
 router = APIRouter()
 READ_PROBLEMS = problems(401, 403, 422)
+AREA_PATTERN = r"^[A-Z]{1,2}$|^unknown$"
 AsAt = Annotated[Day | None, Query(description="Business date: only events on or before it.")]
 KnownAt = Annotated[
     Moment | None,
@@ -163,9 +164,7 @@ def read_kpis(
     organisation: OrganisationCode | None = None,
     area: Annotated[
         str | None,
-        Query(
-            max_length=8, pattern=r"^[A-Z]{1,2}$|^unknown$", description="A postcode area, e.g. LS"
-        ),
+        Query(max_length=8, pattern=AREA_PATTERN, description="A postcode area, e.g. LS"),
     ] = None,
     as_at: AsAt = None,
     known_at: KnownAt = None,

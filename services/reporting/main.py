@@ -16,6 +16,8 @@ from services.common.web import create_service_app, service_router
 from services.reporting import db
 from services.reporting.api import FigureCache, router
 from services.reporting.follower import followers
+from services.reporting.publications import PublicationLog, publication_log_env
+from services.reporting.publications import router as publications_router
 from services.reporting.queries import has_episode_with
 
 DESCRIPTION = """Caseloads, waiting lists and the KPIs commissioners are judged by, derived
@@ -92,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.access_log = AccessLog(env=access_log_env(store_env(url)))
     app.state.figure_cache = FigureCache()
+    app.state.publications = PublicationLog(env=publication_log_env(store_env(url)))
 
     def health(request: Request) -> dict[str, object]:
         reasons = []
@@ -111,6 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return has_episode_with(connection, organisation, client_id)
 
     app.include_router(router)
+    app.include_router(publications_router)
     app.include_router(service_router(health))
     app.include_router(
         access_log_routes(lambda request: request.app.state.access_log, is_party_to_client)

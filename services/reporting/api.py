@@ -27,10 +27,10 @@ from services.common.errors import ForbiddenError
 from services.common.problems import Problem
 from services.common.schemas import Day, Moment, OrganisationCode
 from services.common.web import problems
-from services.reporting import queries
+from services.reporting import aggregates, queries
 from services.reporting.disclosure import RULES, disclose, period_problem
 from services.reporting.follower import FEEDS, stored_position
-from services.reporting.kpis import Period, all_kpis
+from services.reporting.kpis import Period
 from services.reporting.views import EpisodeView
 
 router = APIRouter()
@@ -130,18 +130,8 @@ def kpi_figures(
 def compute_figures(
     request: Request, scope: queries.Scope, period: Period, knowledges: list[queries.Knowledge]
 ) -> list[dict[str, Any]]:
-    start, end = period.start, period.end
     with engine_of(request).connect() as connection:
-        episode_sets = queries.episodes(connection, scope, knowledges, start, end)
-        return [
-            all_kpis(
-                episodes,
-                queries.referrals(connection, scope, knowledge, start, end),
-                queries.re_engagements(connection, scope, knowledge, start, end),
-                period,
-            )
-            for knowledge, episodes in zip(knowledges, episode_sets, strict=True)
-        ]
+        return [aggregates.figures(connection, scope, period, k) for k in knowledges]
 
 
 def differences(before: Any, after: Any, path: str = "") -> list[dict[str, Any]]:

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, insert, select, update
 
 from services.common.feed import FeedItem
+from services.reporting import summaries
 from services.reporting.models import ClientArea, FactRow, ReferralRow
 
 CORRECTIONS = ("EventRecordedInError", "EventCorrected")
@@ -131,6 +132,7 @@ class JourneyProjector:
             rows.append(self._fact(connection, item, episode_id))
         if rows:
             connection.execute(insert(FactRow), rows)
+        summaries.refresh(connection, {str(item.aggregate_id) for item in items})
 
     def _fact(self, connection: Connection, item: FeedItem, episode_id: str) -> dict[str, Any]:
         return {

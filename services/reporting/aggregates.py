@@ -15,7 +15,6 @@ from sqlalchemy import (
     Connection,
     and_,
     case,
-    exists,
     func,
     literal,
     or_,
@@ -48,17 +47,30 @@ def figures(
     triaged = case((S.triaged_on <= as_at, S.triaged_on))
     first = case((S.first_structured_on <= as_at, S.first_structured_on))
 
-    def structured_active(since: int) -> Any:
-        """A structured intervention active on some day from `since` to the period end."""
-        T = SummarySpan
-        return exists().where(
-            T.episode_id == S.episode_id,
+    T = SummarySpan
+
+    def active_from(since: int) -> Any:
+        """1 when a structured intervention was active on some day from `since` to the end
+        (started by the end, not ended before `since`), as at."""
+        ended = or_(T.ended_on.is_(None), T.ended_on > as_at, T.ended_on >= since)
+        return func.max(case((ended, 1), else_=0))
+
+    # Per episode, in one pass over the spans, rather than a lookup per episode and figure.
+    spans = (
+        select(
+            T.episode_id,
+            active_from(start).label("in_treatment"),
+            active_from(end).label("at_end"),
+        )
+        .where(
             in_force(T),
             T.started_on <= upto,
-            or_(T.ended_on.is_(None), T.ended_on > as_at, T.ended_on >= since),
+            or_(T.ended_on.is_(None), T.ended_on > as_at, T.ended_on >= start),
         )
-
-    in_treatment, active_at_end = structured_active(start), structured_active(end)
+        .group_by(T.episode_id)
+        .subquery()
+    )
+    in_treatment, active_at_end = spans.c.in_treatment == 1, spans.c.at_end == 1
     P = SummaryPlan
     latest_review = (
         select(P.next_review_on)
@@ -67,6 +79,8 @@ def figures(
         .limit(1)
         .scalar_subquery()
     )
+    # Looked up only for episodes active at the end (CASE evaluates lazily).
+    review_overdue = case((active_at_end, latest_review < end), else_=False)
     discharged_in = discharged.between(start, end)
     triaged_discharged = and_(triaged.is_not(None), discharged_in)
     tier4 = and_(discharged_in, S.first_tier4_on <= discharged)
@@ -78,7 +92,9 @@ def figures(
     if scope.organisation is not None:
         base.append(S.organisation == scope.organisation)
 
-    def scoped(query: Any) -> Any:
+    def scoped(query: Any, with_spans: bool = False) -> Any:
+        if with_spans:
+            query = query.outerjoin(spans, spans.c.episode_id == S.episode_id)
         if scope.area is None:
             return query
         return query.outerjoin(ClientArea, ClientArea.client_id == S.client_id).where(
@@ -114,22 +130,18 @@ def figures(
                 total(tier4),
                 total(and_(active_at_end, S.first_care_plan_on <= upto)),
                 total(active_at_end),
-                total(and_(active_at_end, latest_review < end)),
-            ).where(*base)
+                total(review_overdue),
+            ).where(*base),
+            with_spans=True,
         )
     ).one()
-    waits = [
-        int(wait)
-        for (wait,) in connection.execute(
-            scoped(select(first - S.waiting_from).where(*base, first.between(start, end)))
-        )
-    ]
-    started_by_end = {
-        referral
-        for (referral,) in connection.execute(
-            scoped(select(S.referral_id).where(*base, S.referral_id.is_not(None), first <= end))
-        )
-    }
+    waits, started_by_end = [], set()
+    for wait, referral, started in connection.execute(
+        scoped(select(first - S.waiting_from, S.referral_id, first).where(*base, first <= end))
+    ):
+        started_by_end.add(referral)
+        if started >= start:
+            waits.append(int(wait))
     p = period.start, period.end
     referrals = queries.referrals(connection, scope, knowledge, *p)
     cj = [r for r in referrals if r.source in ("cjit", "carat") and p[0] <= r.referral_date <= p[1]]

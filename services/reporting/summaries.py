@@ -15,7 +15,6 @@ rows, so it is the same however the pages fell.
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, datetime
-from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -74,15 +73,24 @@ COLUMNS = (
 def history(episode_id: str, facts: list[Any]) -> list[tuple[datetime, datetime | None, Any]]:
     """[(recorded from, to, summary)]: the episode's summary over each span of recording time
     in which its effective facts were the same; consecutive equal summaries merged."""
-    moments = sorted({utc(f[5]) for f in facts} | {utc(f[6]) for f in facts if f[6]})
+    parsed = sorted(
+        (
+            (
+                f[1],
+                f[2],
+                as_date(f[3]),
+                orjson.loads(f[4]),
+                utc(f[5]),
+                utc(f[6]) if f[6] is not None else None,
+            )
+            for f in facts
+        ),
+        key=lambda f: f[0],
+    )
+    moments = sorted({f[4] for f in parsed} | {f[5] for f in parsed if f[5] is not None})
     spans: list[tuple[datetime, datetime | None, Any]] = []
     for i, moment in enumerate(moments):
-        rows = [
-            (f[1], f[2], as_date(f[3]), orjson.loads(f[4]))
-            for f in facts
-            if utc(f[5]) <= moment and (f[6] is None or utc(f[6]) > moment)
-        ]
-        rows.sort(key=itemgetter(0))
+        rows = [f[:4] for f in parsed if f[4] <= moment and (f[5] is None or f[5] > moment)]
         view = fold_episode(rows, episode_id, facts[0][7])
         summary = summary_of(view) if view is not None else None
         end = moments[i + 1] if i + 1 < len(moments) else None

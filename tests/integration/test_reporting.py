@@ -7,7 +7,15 @@ from sqlalchemy import Engine, select
 
 from services.common.auth import Role
 from services.reporting import db
-from services.reporting.models import ClientArea, FactRow, FeedPosition, ReferralRow
+from services.reporting.models import (
+    ClientArea,
+    EpisodeSummary,
+    FactRow,
+    FeedPosition,
+    ReferralRow,
+    SummaryPlan,
+    SummarySpan,
+)
 from tests.builders import days_ago, last_month, month_of
 from tests.generator import generate
 from tests.journey_driver import H
@@ -20,7 +28,15 @@ COMMISSIONER = auth("NHSE", Role.COMMISSIONER)
 def snapshot(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
     tables = {}
     with engine.connect() as connection:
-        for model in (FeedPosition, ClientArea, ReferralRow, FactRow):
+        for model in (
+            FeedPosition,
+            ClientArea,
+            ReferralRow,
+            FactRow,
+            EpisodeSummary,
+            SummarySpan,
+            SummaryPlan,
+        ):
             columns = [c for c in model.__table__.columns if c.name != "id"]
             rows = connection.execute(select(*columns)).all()
             tables[model.__tablename__] = sorted(tuple(map(str, row)) for row in rows)

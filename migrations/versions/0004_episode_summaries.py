@@ -50,10 +50,12 @@ def upgrade() -> None:
         "summary_spans",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
         *when(),
+        sa.Column("organisation", sa.String(64), nullable=False),
         sa.Column("started_on", sa.Integer, nullable=False),
         sa.Column("ended_on", sa.Integer),
     )
     op.create_index("ix_spans_episode", "summary_spans", ["episode_id", "recorded_to"])
+    op.create_index("ix_spans_org", "summary_spans", ["organisation", "recorded_to"])
     op.create_table(
         "summary_plans",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),

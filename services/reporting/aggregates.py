@@ -56,20 +56,18 @@ def figures(
         return func.max(case((ended, 1), else_=0))
 
     # Per episode, in one pass over the spans, rather than a lookup per episode and figure.
-    spans = (
-        select(
-            T.episode_id,
-            active_from(start).label("in_treatment"),
-            active_from(end).label("at_end"),
-        )
-        .where(
-            in_force(T),
-            T.started_on <= upto,
-            or_(T.ended_on.is_(None), T.ended_on > as_at, T.ended_on >= start),
-        )
-        .group_by(T.episode_id)
-        .subquery()
+    per_span = select(
+        T.episode_id,
+        active_from(start).label("in_treatment"),
+        active_from(end).label("at_end"),
+    ).where(
+        in_force(T),
+        T.started_on <= upto,
+        or_(T.ended_on.is_(None), T.ended_on > as_at, T.ended_on >= start),
     )
+    if scope.organisation is not None:
+        per_span = per_span.where(T.organisation == scope.organisation)
+    spans = per_span.group_by(T.episode_id).subquery()
     in_treatment, active_at_end = spans.c.in_treatment == 1, spans.c.at_end == 1
     P = SummaryPlan
     latest_review = (

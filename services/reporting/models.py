@@ -119,12 +119,16 @@ class SummarySpan(Base):
     __tablename__ = "summary_spans"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     episode_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    organisation: Mapped[str] = mapped_column(String(64), nullable=False)
     recorded_from: Mapped[Any] = mapped_column(DateTime(timezone=True), nullable=False)
     recorded_to: Mapped[Any] = mapped_column(DateTime(timezone=True))
     started_on: Mapped[int] = mapped_column(Integer, nullable=False)
     ended_on: Mapped[int | None] = mapped_column(Integer)
 
-    __table_args__ = (Index("ix_spans_episode", "episode_id", "recorded_to"),)
+    __table_args__ = (
+        Index("ix_spans_episode", "episode_id", "recorded_to"),
+        Index("ix_spans_org", "organisation", "recorded_to"),
+    )
 
 
 class SummaryPlan(Base):

@@ -132,7 +132,10 @@ def refresh(connection: Connection, episode_ids: Iterable[str]) -> None:
                     "recorded_to": recorded_to,
                 }
                 summaries.append({**when, **dict(zip(COLUMNS, columns, strict=True))})
-                spans += [{**when, "started_on": s, "ended_on": e} for s, e in intervals]
+                spans += [
+                    {**when, "organisation": columns[0], "started_on": s, "ended_on": e}
+                    for s, e in intervals
+                ]
                 plans += [
                     {**when, "seq": n, "agreed_on": on, "next_review_on": review}
                     for n, (on, review) in enumerate(agreed)

@@ -1,5 +1,6 @@
 """Reporting at scale: catch-up over the real HTTP feeds, a full rebuild, and p50/p95 of the
-KPI and caseload endpoints for one organisation and one quarter.
+KPI and caseload endpoints for one organisation, and of a commissioner's England-wide and area
+KPIs, for a quarter.
 
     .venv/bin/python bench/reporting.py [--clients 100000] [--store sqlite|postgres|both]
                                         [--keep DIR]
@@ -41,17 +42,38 @@ def latencies(
     http: httpx.Client,
     path: str,
     params: Callable[[int], dict[str, str]],
-    headers: dict[str, str],
+    headers: dict[str, str] | None,
     n: int = 200,
 ) -> tuple[float, float]:
+    """p50 and p95 in ms of n requests (params(i) for the i-th); without headers, each
+    organisation asks for its own figures."""
     times = []
+    tokens: dict[str, dict[str, str]] = {}
     for i in range(n):
+        asked = params(i)
+        if headers is None:
+            org = asked["organisation"]
+            headers_i = tokens.setdefault(org, auth(org, Role.PROVIDER))
+        else:
+            headers_i = headers
         started = time.perf_counter()
-        response = http.get(path, params=params(i), headers=headers)
+        response = http.get(path, params=asked, headers=headers_i)
         times.append(time.perf_counter() - started)
         assert response.status_code == 200, response.text
     cuts = statistics.quantiles(times, n=100)
     return cuts[49] * 1000, cuts[94] * 1000
+
+
+def quarter_start(today: date, back: int) -> date:
+    """The first day of the calendar quarter `back` quarters before today's."""
+    index = today.year * 4 + (today.month - 1) // 3 - back
+    return date(index // 4, index % 4 * 3 + 1, 1)
+
+
+def month_end(first: date, months_on: int) -> date:
+    """The last day of the month `months_on` months after `first`'s."""
+    index = first.year * 12 + first.month - 1 + months_on + 1
+    return date(index // 12, index % 12 + 1, 1) - timedelta(days=1)
 
 
 def generated(urls: dict[str, str], data: Path, clients: int) -> int:
@@ -129,10 +151,12 @@ def bench(label: str, urls: dict[str, str], data: Path, clients: int) -> None:
             "period_end": quarter_end.isoformat(),
             "organisation": "ORG07",
         }
-        commissioner, provider = auth("NHSE", Role.COMMISSIONER), auth("ORG07", Role.PROVIDER)
+        commissioner = auth("NHSE", Role.COMMISSIONER)
+        provider = auth("ORG07", Role.PROVIDER)
 
         def cold(n: int) -> dict[str, str]:
-            """A question not asked before: another organisation and as_at every time."""
+            """A question not asked before: another organisation and as_at every time, each
+            organisation reading its own figures."""
             return {
                 **quarter,
                 "organisation": f"ORG{n % 50:02d}",
@@ -142,27 +166,63 @@ def bench(label: str, urls: dict[str, str], data: Path, clients: int) -> None:
         def cold_known(n: int) -> dict[str, str]:
             return {**cold(n), "known_at": f"2030-01-01T00:{n // 60:02d}:{n % 60:02d}Z"}
 
+        def quarters(n: int, **scope: str) -> dict[str, str]:
+            """A commissioner's question not asked before: one of the last 16 calendar
+            quarters, as at its end or one or two month ends later."""
+            first = quarter_start(date.today(), back=1 + n % 16)
+            end = month_end(first, 2)
+            as_at = month_end(first, 2 + n // 16 % 3)
+            return {
+                "period_start": first.isoformat(),
+                "period_end": end.isoformat(),
+                "as_at": as_at.isoformat(),
+                **scope,
+            }
+
+        def quarters_known(n: int, **scope: str) -> dict[str, str]:
+            return {
+                **quarters(n, **scope),
+                "known_at": f"2030-01-01T00:{n // 60:02d}:{n % 60:02d}Z",
+            }
+
         past = {
             "as_at": (quarter_end - timedelta(days=30)).isoformat(),
             "known_at": "2030-01-01T00:00:00Z",
         }
         with httpx.Client(base_url=reporting.url, timeout=60) as http:
-            for name, path, params, headers in (
-                ("KPIs, each question new", "/kpis", cold, commissioner),
-                ("KPIs as_at+known_at, new", "/kpis", cold_known, commissioner),
-                ("KPIs, repeated question", "/kpis", lambda n: quarter, commissioner),
-                ("caseload", "/caseloads", lambda n: {"limit": "100"}, provider),
+            for name, path, params, headers, n in (
+                ("England, each question new", "/kpis", quarters, commissioner, 48),
+                ("England as_at+known_at, new", "/kpis", quarters_known, commissioner, 48),
+                (
+                    "area LS, each question new",
+                    "/kpis",
+                    lambda n: quarters(n, area="LS"),
+                    commissioner,
+                    48,
+                ),
+                (
+                    "area LS as_at+known_at, new",
+                    "/kpis",
+                    lambda n: quarters_known(n, area="LS"),
+                    commissioner,
+                    48,
+                ),
+                ("org KPIs, each question new", "/kpis", cold, None, 200),
+                ("org KPIs as_at+known_at, new", "/kpis", cold_known, None, 200),
+                ("org KPIs, repeated question", "/kpis", lambda n: quarter, provider, 200),
+                ("caseload", "/caseloads", lambda n: {"limit": "100"}, provider, 200),
                 (
                     "caseload as_at+known_at",
                     "/caseloads",
                     lambda n: {"limit": "100", **past},
                     provider,
+                    200,
                 ),
             ):
-                p50, p95 = latencies(http, path, params, headers)
-                print(f"  {name:<27} p50 {p50:7.1f} ms   p95 {p95:7.1f} ms")
-            etag = http.get("/kpis", params=quarter, headers=commissioner).headers["etag"]
-            p50, p95 = latencies_304(http, quarter, {**commissioner, "If-None-Match": etag})
+                p50, p95 = latencies(http, path, params, headers, n)
+                print(f"  {name:<29} p50 {p50:7.1f} ms   p95 {p95:7.1f} ms", flush=True)
+            etag = http.get("/kpis", params=quarter, headers=provider).headers["etag"]
+            p50, p95 = latencies_304(http, quarter, {**provider, "If-None-Match": etag})
             print(f"  {'KPIs, unchanged (304)':<27} p50 {p50:7.1f} ms   p95 {p95:7.1f} ms")
     finally:
         for process in (reporting, journey, referral):

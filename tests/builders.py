@@ -1,6 +1,7 @@
 """Request bodies for tests: valid by default, overridable field by field."""
 
-from datetime import timedelta
+import calendar
+from datetime import date, timedelta
 from typing import Any
 
 from services.common.clock import today
@@ -18,6 +19,18 @@ RISK_AREAS = [
 
 def days_ago(n: int) -> str:
     return (TODAY - timedelta(days=n)).isoformat()
+
+
+def last_month() -> date:
+    """The first of last month: a whole month in the past, as a commissioner asks."""
+    return (TODAY.replace(day=1) - timedelta(days=1)).replace(day=1)
+
+
+def month_of(day: date | str) -> dict[str, str]:
+    """The calendar month holding the day, as KPI query parameters."""
+    first = (date.fromisoformat(day) if isinstance(day, str) else day).replace(day=1)
+    last = first.replace(day=calendar.monthrange(first.year, first.month)[1])
+    return {"period_start": first.isoformat(), "period_end": last.isoformat()}
 
 
 def client_body(**override: Any) -> dict[str, Any]:

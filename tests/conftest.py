@@ -104,3 +104,4 @@ def reporting_driver(make_settings: MakeSettings) -> Iterator["ReportingDriver"]
         app.state.access_log.close()
     reporting.state.engine.dispose()
     reporting.state.access_log.close()
+    reporting.state.publications.close()

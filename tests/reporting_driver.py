@@ -7,7 +7,15 @@ from sqlalchemy import Engine, select
 
 from services.common.feed import FeedPage
 from services.reporting.follower import apply_page, projectors, stored_position
-from services.reporting.models import ClientArea, FactRow, FeedPosition, ReferralRow
+from services.reporting.models import (
+    ClientArea,
+    EpisodeSummary,
+    FactRow,
+    FeedPosition,
+    ReferralRow,
+    SummaryPlan,
+    SummarySpan,
+)
 from tests.journey_driver import SERVICE, JourneyDriver
 
 
@@ -47,7 +55,15 @@ class ReportingDriver:
 def snapshot(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
     tables = {}
     with engine.connect() as connection:
-        for model in (FeedPosition, ClientArea, ReferralRow, FactRow):
+        for model in (
+            FeedPosition,
+            ClientArea,
+            ReferralRow,
+            FactRow,
+            EpisodeSummary,
+            SummarySpan,
+            SummaryPlan,
+        ):
             columns = [c for c in model.__table__.columns if c.name != "id"]
             rows = connection.execute(select(*columns)).all()
             tables[model.__tablename__] = sorted(tuple(map(str, row)) for row in rows)

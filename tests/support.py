@@ -201,12 +201,19 @@ class ServiceProcess:
 
 
 def send_together(send: Callable[[], httpx.Response], count: int) -> list[httpx.Response]:
-    """Send `count` requests at once, each from its own thread; their answers."""
+    """Send `count` requests at once, each from its own thread; their answers. A request that
+    raised (a client timeout: the answer took too long) fails the caller, never goes missing."""
     responses: list[httpx.Response] = []
+    errors: list[BaseException] = []
     lock = threading.Lock()
 
     def one() -> None:
-        response = send()
+        try:
+            response = send()
+        except BaseException as error:
+            with lock:
+                errors.append(error)
+            return
         with lock:
             responses.append(response)
 
@@ -215,6 +222,8 @@ def send_together(send: Callable[[], httpx.Response], count: int) -> list[httpx.
         thread.start()
     for thread in threads:
         thread.join()
+    if errors:
+        raise AssertionError(f"{len(errors)} of {count} requests failed: {errors[0]!r}")
     return responses
 
 

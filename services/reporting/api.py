@@ -4,12 +4,12 @@ import hashlib
 import json
 import threading
 from collections import OrderedDict
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Header, Query, Request, Response
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Engine
 
 from services.common.access import (
     READERS,
@@ -27,19 +27,15 @@ from services.common.errors import ForbiddenError
 from services.common.problems import Problem
 from services.common.schemas import Day, Moment, OrganisationCode
 from services.common.web import problems
-from services.reporting import persons, queries
+from services.reporting import aggregates, persons, queries
+from services.reporting.disclosure import RULES, disclose, period_problem
 from services.reporting.follower import FEEDS, stored_position
-from services.reporting.kpis import (
-    RE_PRESENTATION_DAYS,
-    Period,
-    all_kpis,
-    suppress,
-    without_re_presentation,
-)
+from services.reporting.kpis import Period
 from services.reporting.views import EpisodeView
 
 router = APIRouter()
 READ_PROBLEMS = problems(401, 403, 422)
+AREA_PATTERN = r"^[A-Z]{1,2}$|^unknown$"
 AsAt = Annotated[Day | None, Query(description="Business date: only events on or before it.")]
 KnownAt = Annotated[
     Moment | None,
@@ -134,35 +130,16 @@ def kpi_figures(
 def compute_figures(
     request: Request, scope: queries.Scope, period: Period, knowledges: list[queries.Knowledge]
 ) -> list[dict[str, Any]]:
-    start, end = period.start, period.end
     with engine_of(request).connect() as connection:
-        episode_sets = queries.episodes(connection, scope, knowledges, start, end)
         return [
-            all_kpis(
-                episodes,
-                queries.referrals(connection, scope, knowledge, start, end),
-                queries.re_engagements(connection, scope, knowledge, start, end),
-                period,
-            )
-            | {"without_re_presentation": re_presentation(connection, episodes, knowledge, period)}
-            for knowledge, episodes in zip(knowledges, episode_sets, strict=True)
+            aggregates.figures(connection, scope, period, k)
+            | {
+                "without_re_presentation": persons.re_presentation(
+                    connection, scope, period, k, k.as_at or today()
+                )
+            }
+            for k in knowledges
         ]
-
-
-def re_presentation(
-    connection: Connection,
-    episodes: list[EpisodeView],
-    knowledge: queries.Knowledge,
-    period: Period,
-) -> dict[str, Any]:
-    """Follows the person, not the registration: openings at any organisation count."""
-    asked = knowledge.as_at or today()
-    person_of = persons.persons_of(connection, {e.client_id for e in episodes}, knowledge)
-    window = timedelta(days=RE_PRESENTATION_DAYS)
-    openings = persons.openings_by_person(
-        connection, knowledge, period.start + timedelta(days=1), min(period.end + window, asked)
-    )
-    return without_re_presentation(episodes, person_of, openings, period, asked)
 
 
 def differences(before: Any, after: Any, path: str = "") -> list[dict[str, Any]]:
@@ -185,19 +162,24 @@ def read_kpis(
     organisation: OrganisationCode | None = None,
     area: Annotated[
         str | None,
-        Query(
-            max_length=8, pattern=r"^[A-Z]{1,2}$|^unknown$", description="A postcode area, e.g. LS"
-        ),
+        Query(max_length=8, pattern=AREA_PATTERN, description="A postcode area, e.g. LS"),
     ] = None,
     as_at: AsAt = None,
     known_at: KnownAt = None,
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Any:
-    """Every KPI of DESIGN.md for a period (both ends included), for one organisation, one
+    """Every KPI for a period (both ends included), for one organisation, one
     area (postcode area of the client), or overall. Each figure names what it counts and,
-    for shares, its numerator and denominator. Commissioners may ask for any scope; figures
-    of 1 to 5, and anything built on them, are then shown as "suppressed" (0 is shown).
-    Providers, CJIT, CARAT and administrators see their own organisation's figures only.
+    for shares, its numerator and denominator. Providers, CJIT, CARAT and administrators see
+    their own organisation's figures only, exactly.
+
+    Commissioners may ask for any scope, under disclosure control (`disclosure_control` in
+    the answer says so): the period is one calendar month, quarter or financial year and
+    `as_at` a month end (422 `commissioner-period` otherwise); counts from 1 to 5 are
+    "suppressed", others rounded to the nearest 5 (0 stays 0); a share's `percent` is a whole
+    percentage of the unrounded counts, shown only when both are shown; medians and
+    percentiles are shown over 10 or more values only, in whole days; a breakdown beside its
+    total (referral sources) never has exactly one suppressed cell.
 
     With `known_at`, the figures are those known at that time, and `revisions` lists how
     each has changed since (late entries and corrections). `ETag`/`If-None-Match` give 304
@@ -210,14 +192,9 @@ def read_kpis(
             "period_end is before period_start.",
             rule="invalid-period",
         )
-    commissioner = caller.role is Role.COMMISSIONER
-    if not commissioner:
-        require_role(caller, READERS, "read KPIs")
-        if area is not None or organisation not in (None, caller.organisation):
-            raise ForbiddenError("You may read your own organisation's KPIs only.")
-        organisation = caller.organisation
-    scope = queries.Scope(organisation=organisation, area=area)
     period = Period(period_start, period_end)
+    organisation = figures_scope(caller, organisation, area, period, as_at)
+    scope = queries.Scope(organisation=organisation, area=area)
     positions = applied_positions(request)
     if not_modified(
         response,
@@ -235,12 +212,9 @@ def read_kpis(
     if known_at is not None:  # and as known now, for the revisions since
         knowledges.append(queries.Knowledge(as_at, None))
     figures, *current = kpi_figures(request, scope, period, knowledges, positions)
-    revisions = None
-    if current:
-        revisions = differences(
-            suppress(figures) if commissioner else figures,
-            suppress(current[0]) if commissioner else current[0],
-        )
+    commissioner = caller.role is Role.COMMISSIONER
+    shown = disclose if commissioner else lambda figures: figures
+    revisions = differences(shown(figures), shown(current[0])) if current else None
     return {
         "scope": {"organisation": organisation, "area": area}
         if organisation or area
@@ -249,10 +223,37 @@ def read_kpis(
         "as_at": as_at,
         "known_at": known_at,
         "suppressed_small_numbers": commissioner,
-        "figures": suppress(figures) if commissioner else figures,
+        "disclosure_control": RULES if commissioner else None,
+        "figures": shown(figures),
         "revisions": revisions,
         "feeds": feed_lag(request, positions),
     }
+
+
+def figures_scope(
+    caller: Caller,
+    organisation: str | None,
+    area: str | None,
+    period: Period,
+    as_at: date | None,
+) -> str | None:
+    """The organisation whose figures are asked for: commissioners any scope, under
+    disclosure control (whole months); everyone else their own organisation's, exactly."""
+    if caller.role is Role.COMMISSIONER:
+        problem = period_problem(period, as_at)
+        if problem is not None:
+            raise Problem(
+                422,
+                "commissioner-period",
+                "Not a commissioner's period",
+                problem,
+                rule="commissioner-period",
+            )
+        return organisation
+    require_role(caller, READERS, "read KPIs")
+    if area is not None or organisation not in (None, caller.organisation):
+        raise ForbiddenError("You may read your own organisation's KPIs only.")
+    return caller.organisation
 
 
 def own_episodes(

@@ -15,7 +15,6 @@ from services.reporting.views import EpisodeView, ReferralView
 RETAINED_DAYS = 84
 WITHIN_DAYS = 21
 LONG_WAIT_DAYS = 42
-SMALL = range(1, 6)  # 1..5 are suppressed for commissioners; 0 is shown
 
 
 @dataclass(frozen=True)
@@ -56,6 +55,10 @@ def numbers_in_treatment(episodes: list[EpisodeView], period: Period) -> dict[st
         )
         for e in episodes
     )
+    return numbers_in_treatment_figure(n)
+
+
+def numbers_in_treatment_figure(n: int) -> dict[str, Any]:
     return count(n, "episodes with a Tier 3 or Tier 4 intervention active on any day of the period")
 
 
@@ -69,6 +72,10 @@ def waiting_times(episodes: list[EpisodeView], period: Period) -> dict[str, Any]
         e.waiting_on(period.end) and (period.end - e.referral_date).days >= LONG_WAIT_DAYS
         for e in episodes
     )
+    return waiting_times_figures(waits, still_waiting)
+
+
+def waiting_times_figures(waits: list[int], still_waiting: int) -> dict[str, Any]:
     started = "episodes whose first structured intervention started in the period"
     return {
         "started": count(len(waits), started),
@@ -113,11 +120,15 @@ def retention_12_weeks(episodes: list[EpisodeView], period: Period) -> dict[str,
         or (e.planned_exit and e.discharged_on is not None and e.discharged_on <= period.end)
         for e in in_treatment
     )
+    return retention_figures(retained, len(discharged), reached)
+
+
+def retention_figures(retained: int, discharged: int, reached: int) -> dict[str, Any]:
     return {
         "discharged_retained": share(
             retained,
             "discharged 84 days or more after triage",
-            len(discharged),
+            discharged,
             "episodes with a triage discharged in the period",
         ),
         "in_treatment_retained": count(
@@ -135,17 +146,28 @@ def planned_exits(episodes: list[EpisodeView], period: Period) -> dict[str, Any]
         if e.discharged_on is not None and period.start <= e.discharged_on <= period.end
     ]
     tier4 = [e for e in discharged if e.had_tier4]
+    return planned_exits_figures(
+        sum(e.planned_exit for e in discharged),
+        len(discharged),
+        sum(e.planned_exit for e in tier4),
+        len(tier4),
+    )
+
+
+def planned_exits_figures(
+    planned: int, discharged: int, planned4: int, tier4: int
+) -> dict[str, Any]:
     return {
         "all": share(
-            sum(e.planned_exit for e in discharged),
+            planned,
             "discharges with a planned exit reason",
-            len(discharged),
+            discharged,
             "discharges in the period",
         ),
         "tier4": share(
-            sum(e.planned_exit for e in tier4),
+            planned4,
             "discharges with a planned exit reason, of episodes with a Tier 4 intervention",
-            len(tier4),
+            tier4,
             "discharges in the period of episodes with a Tier 4 intervention",
         ),
     }
@@ -164,11 +186,15 @@ def care_plan_coverage(episodes: list[EpisodeView], period: Period) -> dict[str,
         latest = e.latest_plan(end)
         if latest is not None and latest[1] is not None and latest[1] < end:
             overdue += 1
+    return care_plan_figures(with_plan, len(active), overdue)
+
+
+def care_plan_figures(with_plan: int, active: int, overdue: int) -> dict[str, Any]:
     return {
         "with_care_plan": share(
             with_plan,
             "with a care plan agreed on or before the period end",
-            len(active),
+            active,
             "episodes with a structured intervention active at the period end",
         ),
         "review_overdue": count(
@@ -204,10 +230,14 @@ def criminal_justice_engagement(
         episode = episodes_by_referral.get(r.referral_id)
         first = episode.first_structured_start if episode else None
         started += first is not None and first <= period.end
+    return criminal_justice_figures(started, len(cj))
+
+
+def criminal_justice_figures(started: int, referred: int) -> dict[str, Any]:
     return share(
         started,
         "whose episode started a structured intervention on or before the period end",
-        len(cj),
+        referred,
         "referrals from CJIT or CARAT received in the period",
     )
 
@@ -263,56 +293,29 @@ def all_kpis(
     }
 
 
-def suppress(figures: Any) -> Any:
-    """Commissioner-facing: counts of 1 to 5, and anything built on one, are suppressed."""
-    if isinstance(figures, dict):
-        counts = [v["count"] for v in figures.values() if isinstance(v, dict) and "count" in v]
-        if "count" in figures and figures["count"] in SMALL:
-            return {**figures, "count": "suppressed"}
-        if "ratio" in figures and any(c in SMALL for c in counts):
-            return {k: suppress(v) for k, v in figures.items()} | {"ratio": "suppressed"}
-        if "value" in figures and "over" in figures and figures["over"]["count"] in SMALL:
-            return {"value": "suppressed", "over": suppress(figures["over"])}
-        return {k: suppress(v) for k, v in figures.items()}
-    return figures
-
-
 RE_PRESENTATION_DAYS = 182
 
 
 def without_re_presentation(
-    episodes: list[EpisodeView],
+    completions: list[tuple[str, date]],
     person_of: dict[str, str],
     openings: dict[str, list[date]],
-    period: Period,
-    asked: date,
 ) -> dict[str, Any]:
     """Of the successful completions in the period (planned discharges of episodes in
-    treatment in it) whose 182 days had passed by the date of asking, those whose person had
-    no episode opened, at any organisation, from the day after discharge to day 182."""
+    treatment in it; (client, discharge date)) whose 182 days had passed by the date of asking,
+    those whose person had no episode opened, at any organisation, from the day after
+    discharge to day 182."""
     window = timedelta(days=RE_PRESENTATION_DAYS)
-    closed = [
-        e
-        for e in episodes
-        if e.planned_exit
-        and e.discharged_on is not None
-        and period.start <= e.discharged_on <= period.end
-        and e.discharged_on + window <= asked
-        and any(
-            i.structured and i.active_during(period.start, period.end)
-            for i in e.interventions.values()
-        )
-    ]
     kept = sum(
         not any(
-            e.discharged_on < on <= e.discharged_on + window  # type: ignore[operator]
-            for on in openings.get(person_of.get(e.client_id, e.client_id), [])
+            discharged < on <= discharged + window
+            for on in openings.get(person_of.get(client, client), [])
         )
-        for e in closed
+        for client, discharged in completions
     )
     return share(
         kept,
         "with no episode of the person (at any organisation) opened within 182 days after",
-        len(closed),
+        len(completions),
         "successful completions in the period whose 182 days had passed by the date of asking",
     )

@@ -18,12 +18,14 @@ from services.reporting import db
 from services.reporting.api import FigureCache, router
 from services.reporting.follower import followers
 from services.reporting.ndtms.routes import router as ndtms_router
+from services.reporting.publications import PublicationLog, publication_log_env
+from services.reporting.publications import router as publications_router
 from services.reporting.queries import has_episode_with
 
 DESCRIPTION = """Caseloads, waiting lists and the KPIs commissioners are judged by, derived
 from the referral and journey feeds, as at any business date and as known at any time.
 
-Definitions are exactly those of DESIGN.md ("What is derived"), where a reading was open:
+Definitions, and the reading chosen where one was open:
 - *area* is the client's postcode area (letters of the postcode district, e.g. LS);
   "unknown" when none was recorded;
 - a period is [period_start, period_end], both included; "in treatment in the period" means a
@@ -47,6 +49,14 @@ Definitions are exactly those of DESIGN.md ("What is derived"), where a reading 
   episode opened at any organisation from the day after discharge to day 182; which
   registrations are one person is taken as known at `known_at` (a merge or split counts from
   when it was recorded).
+
+Commissioners see every figure under disclosure control (docs/commissioners.md): the period
+is one calendar month, quarter or financial year and `as_at` a month end; counts from 1 to 5
+are "suppressed", the rest rounded to the nearest 5 (0 stays 0); a share's `percent` is a
+whole percentage of the unrounded counts, shown only when both counts are; medians and
+percentiles need 10 or more values and are in whole days; a breakdown beside its total never
+has exactly one suppressed cell (the next smallest is suppressed too). Providers, CJIT, CARAT
+teams and administrators see their own organisation's figures exactly.
 
 The read models are SQLAlchemy tables migrated by alembic (`upgrade head` at start-up, or by
 `python -m services.reporting.migrate`); `python -m services.reporting.rebuild` rebuilds them
@@ -96,6 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.access_log = AccessLog(env=access_log_env(store_env(url)))
     app.state.figure_cache = FigureCache()
+    app.state.publications = PublicationLog(env=publication_log_env(store_env(url)))
 
     def health(request: Request) -> dict[str, object]:
         reasons = []
@@ -122,6 +133,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(router)
     app.include_router(ndtms_router)
+    app.include_router(publications_router)
     app.include_router(service_router(health))
     app.include_router(
         access_log_routes(lambda request: request.app.state.access_log, is_party_to_client)

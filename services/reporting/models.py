@@ -96,3 +96,66 @@ class FactRow(Base):
         Index("ix_facts_org_type_date", "organisation", "type", "business_date"),
         Index("ix_facts_type_date", "type", "business_date"),
     )
+
+
+class EpisodeSummary(Base):
+    """What the KPIs read of one episode, as it stood over a span of recording time (see
+    summaries.py). Days are ordinals (date.toordinal()), so day arithmetic is the same plain
+    integer arithmetic on SQLite and PostgreSQL."""
+
+    __tablename__ = "episode_summaries"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    episode_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    organisation: Mapped[str] = mapped_column(String(64), nullable=False)
+    client_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    referral_id: Mapped[str | None] = mapped_column(String(36))
+    recorded_from: Mapped[Any] = mapped_column(DateTime(timezone=True), nullable=False)
+    recorded_to: Mapped[Any] = mapped_column(DateTime(timezone=True))
+    opened_on: Mapped[int] = mapped_column(Integer, nullable=False)
+    waiting_from: Mapped[int] = mapped_column(Integer, nullable=False)
+    triaged_on: Mapped[int | None] = mapped_column(Integer)
+    first_structured_on: Mapped[int | None] = mapped_column(Integer)
+    first_tier4_on: Mapped[int | None] = mapped_column(Integer)
+    first_care_plan_on: Mapped[int | None] = mapped_column(Integer)
+    discharged_on: Mapped[int | None] = mapped_column(Integer)
+    planned_exit: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    __table_args__ = (
+        Index("ix_summaries_episode", "episode_id"),
+        Index("ix_summaries_current", "recorded_to", "opened_on"),
+        Index("ix_summaries_org", "organisation", "recorded_to", "opened_on"),
+    )
+
+
+class SummarySpan(Base):
+    """A structured (Tier 3/4) intervention of a summarised episode: started, and ended (by
+    its end or the discharge, whichever came first; NULL: not ended)."""
+
+    __tablename__ = "summary_spans"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    episode_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    organisation: Mapped[str] = mapped_column(String(64), nullable=False)
+    recorded_from: Mapped[Any] = mapped_column(DateTime(timezone=True), nullable=False)
+    recorded_to: Mapped[Any] = mapped_column(DateTime(timezone=True))
+    started_on: Mapped[int] = mapped_column(Integer, nullable=False)
+    ended_on: Mapped[int | None] = mapped_column(Integer)
+
+    __table_args__ = (
+        Index("ix_spans_episode", "episode_id", "recorded_to"),
+        Index("ix_spans_org", "organisation", "recorded_to"),
+    )
+
+
+class SummaryPlan(Base):
+    """A plan (initial, agreed or reviewed) of a summarised episode, in recording order."""
+
+    __tablename__ = "summary_plans"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    episode_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    recorded_from: Mapped[Any] = mapped_column(DateTime(timezone=True), nullable=False)
+    recorded_to: Mapped[Any] = mapped_column(DateTime(timezone=True))
+    seq: Mapped[int] = mapped_column(Integer, nullable=False)
+    agreed_on: Mapped[int] = mapped_column(Integer, nullable=False)
+    next_review_on: Mapped[int | None] = mapped_column(Integer)
+
+    __table_args__ = (Index("ix_plans_episode", "episode_id", "recorded_to"),)

@@ -2,13 +2,21 @@
 known at a recording time (merges and splits count from when they were recorded)."""
 
 from collections import defaultdict
-from datetime import date
+from datetime import date, timedelta
+from typing import Any
 
 import orjson
-from sqlalchemy import Connection, String, select, type_coerce
+from sqlalchemy import Connection, String, exists, func, literal, or_, select, type_coerce
 
-from services.reporting.models import FactRow, PersonLinkRow
-from services.reporting.queries import Knowledge, as_date, effective, known
+from services.reporting.kpis import RE_PRESENTATION_DAYS, Period, without_re_presentation
+from services.reporting.models import (
+    ClientArea,
+    EpisodeSummary,
+    FactRow,
+    PersonLinkRow,
+    SummarySpan,
+)
+from services.reporting.queries import Knowledge, Scope, as_date, effective, known
 
 
 def persons_of(
@@ -46,3 +54,49 @@ def openings_by_person(
     for on, client in rows:
         found[persons[client]].append(on)
     return found
+
+
+def completions(
+    connection: Connection, scope: Scope, period: Period, knowledge: Knowledge, asked: date
+) -> list[tuple[str, date]]:
+    """(client, discharge date) of the successful completions in the period whose 182 days had
+    passed by `asked`: planned discharges in the period of episodes in treatment in it (a
+    Tier 3/4 intervention active on some day of it), read from the episode summaries as at and
+    as known at, like every other KPI."""
+    S, T = EpisodeSummary, SummarySpan
+    start, end = period.start.toordinal(), period.end.toordinal()
+    as_at = knowledge.as_at.toordinal() if knowledge.as_at is not None else date.max.toordinal()
+    last = min(end, as_at, asked.toordinal() - RE_PRESENTATION_DAYS)
+    treated = exists().where(
+        T.episode_id == S.episode_id,
+        known(T.recorded_from, T.recorded_to, knowledge),
+        T.started_on <= min(end, as_at),
+        or_(T.ended_on.is_(None), T.ended_on > as_at, T.ended_on >= start),
+    )
+    query = select(S.client_id, S.discharged_on).where(
+        known(S.recorded_from, S.recorded_to, knowledge),
+        S.planned_exit == 1,
+        S.discharged_on.between(start, last),
+        treated,
+    )
+    if scope.organisation is not None:
+        query = query.where(S.organisation == scope.organisation)
+    if scope.area is not None:
+        query = query.outerjoin(ClientArea, ClientArea.client_id == S.client_id).where(
+            func.coalesce(ClientArea.area, literal("unknown")) == scope.area
+        )
+    rows = connection.execute(query).all()
+    return [(str(c), date.fromordinal(d)) for c, d in rows if d is not None]
+
+
+def re_presentation(
+    connection: Connection, scope: Scope, period: Period, knowledge: Knowledge, asked: date
+) -> dict[str, Any]:
+    """The without-re-presentation figure: it follows the person, not the registration."""
+    done = completions(connection, scope, period, knowledge, asked)
+    person_of = persons_of(connection, {client for client, _ in done}, knowledge)
+    window = timedelta(days=RE_PRESENTATION_DAYS)
+    openings = openings_by_person(
+        connection, knowledge, period.start + timedelta(days=1), min(period.end + window, asked)
+    )
+    return without_re_presentation(done, person_of, openings)

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 
 from services.catalogue import require
 from services.common.feed import FeedItem
+from services.reporting import summaries
 from services.reporting.models import ClientArea, FactRow, PersonLinkRow, ReferralRow
 from services.reporting.ndtms.models import ClientProfileRow, NdtmsClient
 
@@ -224,6 +225,7 @@ class JourneyProjector:
             rows.append(self._fact(connection, item, episode_id))
         if rows:
             connection.execute(insert(FactRow), rows)
+        summaries.refresh(connection, {str(item.aggregate_id) for item in items})
 
     def _fact(self, connection: Connection, item: FeedItem, episode_id: str) -> dict[str, Any]:
         return {

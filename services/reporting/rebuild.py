@@ -109,8 +109,9 @@ def swap(url: str, shadow: Engine) -> None:
             # A record made between this copy and the backup below would be lost: the window
             # is the few milliseconds between two statements (PostgreSQL has none).
             source.execute("ATTACH DATABASE ? AS live", (str(path),))
+            live = {row[0] for row in source.execute("SELECT name FROM live.sqlite_master")}
             with source:
-                for table in RECORDS:
+                for table in set(RECORDS) & live:
                     source.execute(f'INSERT INTO main."{table}" SELECT * FROM live."{table}"')
             source.execute("DETACH DATABASE live")
             source.backup(target)  # one step: one transaction on the live file
@@ -144,6 +145,8 @@ def _move_tables(engine: Engine) -> None:
             {"s": SHADOW_SCHEMA},
         ).scalars()
         for table in RECORDS:
+            if connection.scalar(text("SELECT to_regclass(:t)"), {"t": f"public.{table}"}) is None:
+                continue  # live read models older than the table
             connection.exec_driver_sql(f'LOCK TABLE public."{table}" IN EXCLUSIVE MODE')
             connection.exec_driver_sql(
                 f'INSERT INTO {SHADOW_SCHEMA}."{table}" SELECT * FROM public."{table}"'

@@ -7,7 +7,6 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -21,6 +20,7 @@ from services.common.local_postgres import _binaries
 from services.common.store import store_env
 from services.journey.application import JourneyApplication
 from services.referral.application import ReferralApplication
+from tests.builders import last_month, month_of
 from tests.generator import generate
 from tests.support import (
     ROOT,
@@ -34,8 +34,7 @@ from tests.support import (
 
 pytestmark = pytest.mark.e2e
 COMMISSIONER, SERVICE = auth("NHSE", Role.COMMISSIONER), auth("svc", Role.SERVICE)
-PERIOD = {"period_start": (date.today() - timedelta(days=365)).isoformat()}
-PERIOD["period_end"] = date.today().isoformat()
+PERIOD = month_of(last_month())  # a commissioner asks for whole months
 SUFFIX = "_drill"
 
 
@@ -91,7 +90,7 @@ def test_a_backup_restores_into_fresh_databases_with_the_same_kpis(tmp_path: Pat
         journeys.close()
         with system(tmp_path / "before", referral_url, journey_url) as reporting:
             before = kpis(reporting)
-        assert before["numbers_in_treatment"]["count"] > 0  # a scenario with figures to compare
+        assert before["numbers_in_treatment"]["count"] not in (0, None)  # figures to compare
 
         server = urlparse(postgres_url("postgres"))
         env = {

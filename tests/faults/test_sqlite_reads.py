@@ -10,7 +10,7 @@ from sqlalchemy import Engine, event, exc
 
 from services.common.auth import Role
 from services.reporting.follower import apply_page, projectors
-from tests.builders import days_ago
+from tests.builders import days_ago, month_of
 from tests.journey_driver import H
 from tests.reporting_driver import ReportingDriver
 from tests.support import auth
@@ -52,7 +52,7 @@ def test_kpi_and_caseload_reads_answer_while_the_write_lock_is_held(
     with write_lock_held(r.engine):
         kpis = r.reporting.get("/kpis", params=params, headers=H)
         caseload = r.reporting.get("/caseloads", headers=H)
-        commissioner = r.reporting.get("/kpis", params=params, headers=COMMISSIONER)
+        commissioner = r.reporting.get("/kpis", params=month_of(days_ago(0)), headers=COMMISSIONER)
         # The lock is real: the follower's write transaction cannot begin meanwhile.
         with pytest.raises(exc.OperationalError, match="locked"):
             apply_page(r.engine, "journey", projectors()["journey"], None, [], 10**6)

@@ -5,7 +5,7 @@ from typing import Any
 
 from services.common.auth import Role
 from services.reporting import db
-from tests.builders import days_ago
+from tests.builders import days_ago, last_month, month_of
 from tests.generator import generate
 from tests.journey_driver import H
 from tests.reporting_driver import ReportingDriver, snapshot
@@ -25,7 +25,7 @@ def test_rebuild_from_scratch_equals_incremental_following(
     generate(referrals, journeys, clients=600, seed=2)
     r.follow(page_size=131)
     incremental = snapshot(r.engine)
-    params = {"period_start": days_ago(365), "period_end": days_ago(0)}
+    params = month_of(last_month())
     kpis_before = r.kpis(COMMISSIONER, **params)["figures"]
     db.drop(r.engine)
     db.upgrade(r.engine)
@@ -170,14 +170,14 @@ def test_caseload_and_waiting_list_rows(reporting_driver: ReportingDriver) -> No
 
 def test_kpi_etags_and_access(reporting_driver: ReportingDriver) -> None:
     r, d = reporting_driver, reporting_driver.journeys
-    d.open_episode()
+    d.open_episode(referred=0, accepted=0)
     r.follow()
-    params = {"period_start": days_ago(90), "period_end": days_ago(0)}
+    params = month_of(days_ago(0))
     first = r.reporting.get("/kpis", params=params, headers=COMMISSIONER)
     etag = first.headers["etag"]
     again = r.reporting.get("/kpis", params=params, headers={**COMMISSIONER, "If-None-Match": etag})
     assert again.status_code == 304
-    d.open_episode()
+    d.open_episode(referred=0, accepted=0)
     r.follow()
     changed = r.reporting.get(
         "/kpis", params=params, headers={**COMMISSIONER, "If-None-Match": etag}
@@ -199,11 +199,11 @@ def test_kpi_etags_and_access(reporting_driver: ReportingDriver) -> None:
 def test_kpis_per_area_use_the_clients_postcode_area(reporting_driver: ReportingDriver) -> None:
     r, d = reporting_driver, reporting_driver.journeys
     for _ in range(6):  # every test client lives in LS6: postcode area LS
-        d.open_episode(referred=20, accepted=18)
+        d.open_episode(referred=0, accepted=0)
     r.follow()
-    params = {"period_start": days_ago(30), "period_end": days_ago(0)}
+    params = month_of(days_ago(0))
     overall = r.kpis(COMMISSIONER, **params)["figures"]
-    assert overall["referral_sources"]["total"]["count"] == 6
+    assert overall["referral_sources"]["total"]["count"] == 5  # 6, rounded
     assert r.kpis(COMMISSIONER, **params, area="LS")["figures"] == overall
     elsewhere = r.kpis(COMMISSIONER, **params, area="M")["figures"]
     assert elsewhere["referral_sources"]["total"]["count"] == 0

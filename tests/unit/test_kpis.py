@@ -235,15 +235,3 @@ def test_percentiles_interpolate_like_percentile_cont() -> None:
 
 def test_empty_denominator_gives_no_ratio() -> None:
     assert kpis.planned_exits([], Q)["all"]["ratio"] is None
-
-
-def test_small_counts_and_what_is_built_on_them_are_suppressed(episodes: list[EpisodeView]) -> None:
-    figures = kpis.all_kpis(episodes, REFERRALS, [(d(5, 1), "ORG1")], Q)
-    shown = kpis.suppress(figures)
-    assert shown["numbers_in_treatment"]["count"] == "suppressed"  # 5
-    assert shown["planned_exits"]["tier4"]["ratio"] == "suppressed"  # 1 of 1
-    assert shown["waiting_times"]["median_days"]["value"] == "suppressed"  # over 5
-    assert shown["care_plan_coverage"]["with_care_plan"]["ratio"] == "suppressed"
-    big = kpis.numbers_in_treatment(episodes * 2, Q)  # 10 episodes: shown
-    assert kpis.suppress(big)["count"] == 10
-    assert kpis.suppress({"count": 0, "of": "x"})["count"] == 0

@@ -1,0 +1,163 @@
+"""Every KPI for a scope and period, aggregated in SQL over the episode summaries.
+
+The same figures as kpis.all_kpis over the folded episodes (tests/integration/
+test_kpi_aggregates.py compares them on generated data); kpis.py keeps the definitions'
+wording and a direct reading of each definition. "As at D" is read on the summary's dates: a
+date after D is not yet known (a discharge after D is no discharge, a start after D no start,
+an end after D no end).
+"""
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    and_,
+    case,
+    func,
+    literal,
+    or_,
+    select,
+)
+
+from services.reporting import kpis, queries
+from services.reporting.kpis import LONG_WAIT_DAYS, RETAINED_DAYS, Period
+from services.reporting.models import ClientArea, EpisodeSummary, SummaryPlan, SummarySpan
+
+S = EpisodeSummary
+NEVER = date.max.toordinal()
+
+
+def total(condition: ColumnElement[bool]) -> Any:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def figures(
+    connection: Connection, scope: queries.Scope, period: Period, knowledge: queries.Knowledge
+) -> dict[str, Any]:
+    start, end = period.start.toordinal(), period.end.toordinal()
+    as_at = knowledge.as_at.toordinal() if knowledge.as_at is not None else NEVER
+    upto = min(end, as_at)
+
+    def in_force(table: Any) -> Any:
+        return queries.known(table.recorded_from, table.recorded_to, knowledge)
+
+    discharged = case((S.discharged_on <= as_at, S.discharged_on))
+    triaged = case((S.triaged_on <= as_at, S.triaged_on))
+    first = case((S.first_structured_on <= as_at, S.first_structured_on))
+
+    T = SummarySpan
+
+    def active_from(since: int) -> Any:
+        """1 when a structured intervention was active on some day from `since` to the end
+        (started by the end, not ended before `since`), as at."""
+        ended = or_(T.ended_on.is_(None), T.ended_on > as_at, T.ended_on >= since)
+        return func.max(case((ended, 1), else_=0))
+
+    # Per episode, in one pass over the spans, rather than a lookup per episode and figure.
+    per_span = select(
+        T.episode_id,
+        active_from(start).label("in_treatment"),
+        active_from(end).label("at_end"),
+    ).where(
+        in_force(T),
+        T.started_on <= upto,
+        or_(T.ended_on.is_(None), T.ended_on > as_at, T.ended_on >= start),
+    )
+    if scope.organisation is not None:
+        per_span = per_span.where(T.organisation == scope.organisation)
+    spans = per_span.group_by(T.episode_id).subquery()
+    in_treatment, active_at_end = spans.c.in_treatment == 1, spans.c.at_end == 1
+    P = SummaryPlan
+    latest_review = (
+        select(P.next_review_on)
+        .where(P.episode_id == S.episode_id, in_force(P), P.agreed_on <= upto)
+        .order_by(P.agreed_on.desc(), P.seq)
+        .limit(1)
+        .scalar_subquery()
+    )
+    # Looked up only for episodes active at the end (CASE evaluates lazily).
+    review_overdue = case((active_at_end, latest_review < end), else_=False)
+    discharged_in = discharged.between(start, end)
+    triaged_discharged = and_(triaged.is_not(None), discharged_in)
+    tier4 = and_(discharged_in, S.first_tier4_on <= discharged)
+    base = [
+        in_force(S),
+        S.opened_on <= upto,
+        or_(S.discharged_on.is_(None), S.discharged_on >= start, S.discharged_on > as_at),
+    ]
+    if scope.organisation is not None:
+        base.append(S.organisation == scope.organisation)
+
+    def scoped(query: Any, with_spans: bool = False) -> Any:
+        if with_spans:
+            query = query.outerjoin(spans, spans.c.episode_id == S.episode_id)
+        if scope.area is None:
+            return query
+        return query.outerjoin(ClientArea, ClientArea.client_id == S.client_id).where(
+            func.coalesce(ClientArea.area, literal("unknown")) == scope.area
+        )
+
+    counts = connection.execute(
+        scoped(
+            select(
+                total(in_treatment),
+                total(
+                    and_(
+                        or_(discharged.is_(None), discharged >= end),
+                        or_(first.is_(None), first > end),
+                        end - S.waiting_from >= LONG_WAIT_DAYS,
+                    )
+                ),
+                total(and_(triaged_discharged, discharged - triaged >= RETAINED_DAYS)),
+                total(triaged_discharged),
+                total(
+                    and_(
+                        triaged.is_not(None),
+                        in_treatment,
+                        or_(
+                            triaged + RETAINED_DAYS <= end,
+                            and_(S.planned_exit == 1, discharged <= end),
+                        ),
+                    )
+                ),
+                total(and_(discharged_in, S.planned_exit == 1)),
+                total(discharged_in),
+                total(and_(tier4, S.planned_exit == 1)),
+                total(tier4),
+                total(and_(active_at_end, S.first_care_plan_on <= upto)),
+                total(active_at_end),
+                total(review_overdue),
+            ).where(*base),
+            with_spans=True,
+        )
+    ).one()
+    waits, started_by_end = [], set()
+    for wait, referral, started in connection.execute(
+        scoped(select(first - S.waiting_from, S.referral_id, first).where(*base, first <= end))
+    ):
+        started_by_end.add(referral)
+        if started >= start:
+            waits.append(int(wait))
+    p = period.start, period.end
+    referrals = queries.referrals(connection, scope, knowledge, *p)
+    cj = [r for r in referrals if r.source in ("cjit", "carat") and p[0] <= r.referral_date <= p[1]]
+    (n, still, retained, left, reached, planned, out, planned4, out4, with_plan, active, late) = (
+        int(c) for c in counts
+    )
+    return {
+        "numbers_in_treatment": kpis.numbers_in_treatment_figure(n),
+        "waiting_times": kpis.waiting_times_figures(waits, still),
+        "retention_12_weeks": kpis.retention_figures(retained, left, reached),
+        "planned_exits": kpis.planned_exits_figures(planned, out, planned4, out4),
+        "care_plan_coverage": kpis.care_plan_figures(with_plan, active, late),
+        "referral_sources": kpis.referral_sources(referrals, period),
+        "criminal_justice_engagement": kpis.criminal_justice_figures(
+            sum(r.referral_id in started_by_end for r in cj), len(cj)
+        ),
+        "re_engagements": kpis.re_engagements(
+            queries.re_engagements(connection, scope, knowledge, *p), period
+        ),
+        "handover_continuity": kpis.handover_continuity(referrals, period),
+    }

@@ -1,0 +1,155 @@
+"""Per-episode summaries, kept from the facts, so that KPIs aggregate rows in SQL instead of
+folding every episode's facts for every question.
+
+An episode's summary is its fold (views.fold_episode) reduced to what the KPIs read: dates
+that only ever come earlier as more is known (opened, triaged, first structured start, first
+Tier 4 start, first agreed care plan, discharged), its structured interventions (spans) and its
+plans. Because each is a business date, "as at D" is a date comparison on the summary (a
+first start after D is no start as at D; an end after D is no end), and "as known at T" picks
+the rows in force at T: each summary row holds over a span of recording time, like the facts.
+
+`refresh` rewrites the summary history of the episodes a page touched, from all their fact
+rows, so it is the same however the pages fell.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import date, datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, String, delete, insert, select, type_coerce
+
+from services.reporting.models import EpisodeSummary, FactRow, SummaryPlan, SummarySpan
+from services.reporting.queries import as_date, utc
+from services.reporting.views import EpisodeView, fold_episode
+
+CORRECTIONS = ("EventRecordedInError", "EventCorrected")
+CHUNK = 500
+
+
+def ordinal(day: date | None) -> int | None:
+    return None if day is None else day.toordinal()
+
+
+def summary_of(view: EpisodeView) -> tuple[Any, ...]:
+    """(summary columns, spans, plans) of a folded episode, as plain values."""
+    structured = [i for i in view.interventions.values() if i.structured]
+    starts = [i.started_on for i in structured]
+    tier4 = [i.started_on for i in structured if i.tier == 4]
+    columns = (
+        view.organisation,
+        view.client_id,
+        view.referral_id,
+        view.opened_on.toordinal(),
+        view.referral_date.toordinal(),
+        ordinal(view.triaged_on),
+        ordinal(min(starts)) if starts else None,
+        ordinal(min(tier4)) if tier4 else None,
+        ordinal(min(view.care_plan_dates)) if view.care_plan_dates else None,
+        ordinal(view.discharged_on),
+        int(view.planned_exit),
+    )
+    spans = tuple((i.started_on.toordinal(), ordinal(i.ended_on)) for i in structured)
+    plans = tuple((on.toordinal(), ordinal(review)) for on, review, _ in view.plans)
+    return columns, spans, plans
+
+
+COLUMNS = (
+    "organisation",
+    "client_id",
+    "referral_id",
+    "opened_on",
+    "waiting_from",
+    "triaged_on",
+    "first_structured_on",
+    "first_tier4_on",
+    "first_care_plan_on",
+    "discharged_on",
+    "planned_exit",
+)
+
+
+def history(episode_id: str, facts: list[Any]) -> list[tuple[datetime, datetime | None, Any]]:
+    """[(recorded from, to, summary)]: the episode's summary over each span of recording time
+    in which its effective facts were the same; consecutive equal summaries merged."""
+    parsed = sorted(
+        (
+            (
+                f[1],
+                f[2],
+                as_date(f[3]),
+                orjson.loads(f[4]),
+                utc(f[5]),
+                utc(f[6]) if f[6] is not None else None,
+            )
+            for f in facts
+        ),
+        key=lambda f: f[0],
+    )
+    moments = sorted({f[4] for f in parsed} | {f[5] for f in parsed if f[5] is not None})
+    spans: list[tuple[datetime, datetime | None, Any]] = []
+    for i, moment in enumerate(moments):
+        rows = [f[:4] for f in parsed if f[4] <= moment and (f[5] is None or f[5] > moment)]
+        view = fold_episode(rows, episode_id, facts[0][7])
+        summary = summary_of(view) if view is not None else None
+        end = moments[i + 1] if i + 1 < len(moments) else None
+        if spans and spans[-1][2] == summary:
+            spans[-1] = (spans[-1][0], end, summary)
+        else:
+            spans.append((moment, end, summary))
+    return [span for span in spans if span[2] is not None]
+
+
+def refresh(connection: Connection, episode_ids: Iterable[str]) -> None:
+    """Rewrite the summary history of these episodes from their fact rows."""
+    ids = sorted(set(episode_ids))
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        query = select(
+            FactRow.episode_id,
+            FactRow.version,
+            FactRow.type,
+            type_coerce(FactRow.business_date, String),
+            FactRow.data,
+            FactRow.recorded_from,
+            FactRow.recorded_to,
+            FactRow.organisation,
+        ).where(FactRow.episode_id.in_(chunk), FactRow.type.not_in(CORRECTIONS))
+        facts: dict[str, list[Any]] = defaultdict(list)
+        for row in connection.execute(query):
+            facts[row[0]].append(row)
+        for table in (EpisodeSummary, SummarySpan, SummaryPlan):
+            connection.execute(delete(table).where(table.episode_id.in_(chunk)))
+        summaries, spans, plans = [], [], []
+        for episode_id, rows in facts.items():
+            for recorded_from, recorded_to, (columns, intervals, agreed) in history(
+                episode_id, rows
+            ):
+                when = {
+                    "episode_id": episode_id,
+                    "recorded_from": recorded_from,
+                    "recorded_to": recorded_to,
+                }
+                summaries.append({**when, **dict(zip(COLUMNS, columns, strict=True))})
+                spans += [
+                    {**when, "organisation": columns[0], "started_on": s, "ended_on": e}
+                    for s, e in intervals
+                ]
+                plans += [
+                    {**when, "seq": n, "agreed_on": on, "next_review_on": review}
+                    for n, (on, review) in enumerate(agreed)
+                ]
+        for table, rows in (
+            (EpisodeSummary, summaries),
+            (SummarySpan, spans),
+            (SummaryPlan, plans),
+        ):
+            if rows:
+                connection.execute(insert(table), rows)
+
+
+def refresh_all(connection: Connection) -> None:
+    """Every episode's summary history (a migration's backfill)."""
+    ids = [row[0] for row in connection.execute(select(FactRow.episode_id).distinct())]
+    refresh(connection, ids)

@@ -27,7 +27,7 @@ from services.common.errors import ForbiddenError
 from services.common.problems import Problem
 from services.common.schemas import Day, Moment, OrganisationCode
 from services.common.web import problems
-from services.reporting import persons, queries
+from services.reporting import persons, queries, top
 from services.reporting.follower import FEEDS, stored_position
 from services.reporting.kpis import (
     RE_PRESENTATION_DAYS,
@@ -338,6 +338,7 @@ def caseload_row(e: EpisodeView, day: date) -> dict[str, Any]:
         "next_review_on": next_review,
         "review_overdue": next_review is not None and next_review < day,
         "risk_flags": raised + e.priority_flags,
+        **top.caseload_columns(e, day),
     }
 
 

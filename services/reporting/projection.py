@@ -176,6 +176,7 @@ KEPT = {
             "hepatitis_c_result",
         ),
         "NaloxoneIssued": ("kits",),
+        "TopRecorded": ("stage", "substance_use"),
         "Discharged": ("exit_reason", "planned"),
         "ReEngaged": ("organisation", "new_episode_id"),
         "EventRecordedInError": ("target_version",),

@@ -53,6 +53,8 @@ class EpisodeView:
     exit_reason: str | None = None
     planned_exit: bool = False
     aftercare_on: date | None = None
+    tops: list[tuple[date, str]] = field(default_factory=list)  # (interview date, stage)
+    substance_profiles: list[tuple[date, list[str]]] = field(default_factory=list)
 
     @property
     def first_structured_start(self) -> date | None:
@@ -159,3 +161,7 @@ def apply(view: EpisodeView, kind: str, on: date, d: dict[str, Any]) -> None:
             view.planned_exit = bool(d["planned"])
         case "AftercarePlanAgreed":
             view.aftercare_on = on
+        case "TopRecorded":
+            view.tops.append((on, d["stage"]))
+        case "SubstanceProfileRecorded":
+            view.substance_profiles.append((on, [s["substance"] for s in d["substances"]]))

@@ -36,6 +36,7 @@ from services.reporting.kpis import (
     suppress,
     without_re_presentation,
 )
+from services.reporting.outcomes import outcome_kpis
 from services.reporting.views import EpisodeView
 
 router = APIRouter()
@@ -145,6 +146,9 @@ def compute_figures(
                 period,
             )
             | {"without_re_presentation": re_presentation(connection, episodes, knowledge, period)}
+            | outcome_kpis(
+                connection, scope, knowledge, episodes, period, knowledge.as_at or today()
+            )
             for knowledge, episodes in zip(knowledges, episode_sets, strict=True)
         ]
 

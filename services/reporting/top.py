@@ -10,7 +10,7 @@ from services.reporting.views import EpisodeView
 
 def top_due_on(e: EpisodeView, day: date) -> date | None:
     """The next TOP due for the episode as it stood on the day."""
-    tops = [(on, stage) for on, stage in e.tops if on <= day]
+    tops = [(on, stage) for on, stage, _ in e.tops if on <= day]
     first = e.first_structured_start
     discharged = e.discharged_on
     return next_top_due(

@@ -154,3 +154,27 @@ def test_national_outcome_kpis(reporting_driver: ReportingDriver) -> None:
     # the releases 31 days ago had not passed (31 - 21 = 10 ago): none counts yet.
     early = r.kpis(CJIT, **P, as_at=days_ago(12))["figures"]["prison_to_community_continuity"]
     assert ratio(early) == (0, 0)
+
+
+def test_re_presentation_on_day_182_counts_and_on_day_183_does_not(
+    reporting_driver: ReportingDriver,
+) -> None:
+    """Period [400, 300]: A and B (two people) complete on 350; A re-engages on 168 ago, day
+    350 - 168 = 182 after discharge: a re-presentation; B on 167 ago, day 183: not one.
+    Without re-presentation: 1 (B) of 2; successful completion 2 of 2 (not stated)."""
+    r = reporting_driver
+    d = r.journeys
+    for name, back in (("Ann", 168), ("Bea", 167)):
+        client = {"given_name": name, "nhs_number": None}
+        episode = str(d.open_episode(referred=400, accepted=399, client=client))
+        d.triage(episode, on=398)
+        d.care_plan(episode, on=395)
+        d.start(episode, on=390)
+        d.discharge(episode, on=350, reason="treatment_completed_drug_free")
+        response = d.post(episode, "re-engagement", {"on": days_ago(back)})
+        assert response.status_code == 201, response.text
+    r.follow()
+    k = r.kpis(H, period_start=days_ago(400), period_end=days_ago(300))["figures"]
+    assert ratio(k["without_re_presentation"]) == (1, 2)
+    assert ratio(k["successful_completion"]["all"]) == (2, 2)
+    assert ratio(k["successful_completion"]["not_stated"]) == (2, 2)

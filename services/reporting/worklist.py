@@ -21,7 +21,7 @@ from services.common.auth import CurrentCaller
 from services.common.codes import HandoverKind
 from services.common.schemas import Day, Moment, OrganisationCode
 from services.common.web import problems
-from services.reporting import queries
+from services.reporting import consents, queries
 from services.reporting.api import engine_of, own_episodes
 from services.reporting.models import ReferralRow
 from services.reporting.top import top_due_on
@@ -42,6 +42,7 @@ Rule = Literal[
     "waiting_42_days",
     "not_triaged_5_days",
     "handover_not_accepted_7_days",
+    "consent_ending_30_days",
 ]
 
 
@@ -134,6 +135,35 @@ def open_handovers(
     return [Handover(str(r), str(c), queries.as_date(d)) for r, c, d in connection.execute(query)]
 
 
+def consent_items(
+    connection: Connection,
+    organisation: str,
+    knowledge: queries.Knowledge,
+    day: date,
+    episodes: list[EpisodeView],
+) -> list[WorkItem]:
+    """Consents held by the organisation ending from the day to the day + 30, each named by
+    the organisation's episode from that referral when it has one."""
+    by_referral = {e.referral_id: e for e in episodes if e.referral_id}
+    items = []
+    for referral_id, client_id, ends_on in consents.ending(
+        connection, organisation, knowledge, day, CONSENT_AHEAD
+    ):
+        e = by_referral.get(referral_id)
+        items.append(
+            WorkItem(
+                rule="consent_ending_30_days",
+                due_on=ends_on,
+                overdue=False,
+                episode_id=e.episode_id if e else None,
+                referral_id=referral_id,
+                client_id=client_id,
+                keyworker=e.keyworker if e else None,
+            )
+        )
+    return items
+
+
 def handover_item(h: Handover, day: date) -> WorkItem:
     due = h.release_date + timedelta(days=HANDOVER_DAYS)
     return WorkItem(
@@ -168,16 +198,18 @@ def read_worklist(
     """What needs doing on `as_at` (default today) for your organisation, or one keyworker:
     review due within 7 days or overdue; TOP due within 7 days or overdue; waiting 21 and 42
     days; not triaged 5 days after referral; CARAT handover not accepted 7 days after release
-    (organisation-wide: not yet anyone's). Earliest due first. Each row read is audited."""
+    (organisation-wide: not yet anyone's); a consent your organisation holds ending within 30
+    days. Earliest due first. Each row read is audited."""
     episodes, day = own_episodes(request, caller, purpose, organisation, as_at, known_at)
     items = [i for e in episodes for i in episode_items(e, day)]
+    knowledge = queries.Knowledge(as_at, known_at)
+    with engine_of(request).connect() as connection:
+        items += consent_items(connection, caller.organisation, knowledge, day, episodes)
+        if keyworker is None:
+            handovers = open_handovers(connection, caller.organisation, knowledge, day)
+            items += [handover_item(h, day) for h in handovers]
     if keyworker is not None:
         items = [i for i in items if i.keyworker == keyworker]
-    else:
-        knowledge = queries.Knowledge(as_at, known_at)
-        with engine_of(request).connect() as connection:
-            handovers = open_handovers(connection, caller.organisation, knowledge, day)
-        items += [handover_item(h, day) for h in handovers]
     if due_before is not None:
         items = [i for i in items if i.due_on <= due_before]
     items.sort(key=lambda i: (i.due_on, i.rule, i.episode_id or i.referral_id or ""))

@@ -10,6 +10,7 @@ ORG1 (keyworker kim on every episode):
      waiting_42_days (due 8 ago).
   T  referred 190, triage 189, plan 188 (review in 60 days), Tier 3 from 185, start TOP 180:
      review TOP due 180 - 182 = in 2 days: top_due.
+  A's referral carries ORG1's consent ending in 20 days: consent_ending_30_days (until renewed).
 CJIT1: a CARAT handover released 31 days ago, referred 33, never accepted:
   handover_not_accepted_7_days, due 31 - 7 = 24 ago; one accepted 25 ago: no handover item.
 """
@@ -37,7 +38,13 @@ def worklist(r: ReportingDriver, headers: dict[str, str], **params: Any) -> list
 def test_worklist_items_and_what_answers_them(reporting_driver: ReportingDriver) -> None:
     r = reporting_driver
     d = r.journeys
-    a = d.open_episode(referred=60, accepted=59)
+    consent = {
+        "given_on": days_ago(60),
+        "share_with": ["CJIT1"],
+        "purposes": ["treatment"],
+        "ends_on": days_ago(-20),
+    }
+    a = d.open_episode(referred=60, accepted=59, consent=consent)
     d.triage(a, on=55)
     plan(d, a, 50, 3)
     d.start(a, on=45)
@@ -67,12 +74,13 @@ def test_worklist_items_and_what_answers_them(reporting_driver: ReportingDriver)
         ("review_overdue", days_ago(3), a),
         ("top_due", days_ago(-2), t),
         ("review_due", days_ago(-5), c),
+        ("consent_ending_30_days", days_ago(-20), a),
     ]
     # (CJIT1's accepted handover is an episode waiting untriaged since 40 days ago.)
     handovers = [i for i in worklist(r, CJIT) if i[0] == "handover_not_accepted_7_days"]
     assert handovers == [("handover_not_accepted_7_days", days_ago(24), referral["id"])]
     assert worklist(r, H, keyworker="lee") == []
-    assert len(worklist(r, H, keyworker="kim")) == 7
+    assert len(worklist(r, H, keyworker="kim")) == 8
     assert [i[0] for i in worklist(r, H, due_before=days_ago(9))] == [
         "top_overdue",
         "not_triaged_5_days",
@@ -97,6 +105,10 @@ def test_worklist_items_and_what_answers_them(reporting_driver: ReportingDriver)
     review = {"on": days_ago(1), "progress": [{"goal": 0, "progress": "improving"}]}
     d.ok(a, "care-plan-reviews", review | {"next_review_on": days_ago(-60)})
     d.triage(b, on=1)
+    referral = d.episode(a)["referral_id"]
+    renewed = {**consent, "given_on": days_ago(1), "ends_on": days_ago(-100)}
+    response = d.referral.post(f"/referrals/{referral}/consent", json=renewed, headers=H)
+    assert response.status_code in (200, 201), response.text
     r.follow()
     rules = {(i[0], i[2]) for i in worklist(r, H)}
     assert rules == {
@@ -106,7 +118,7 @@ def test_worklist_items_and_what_answers_them(reporting_driver: ReportingDriver)
         ("review_due", c),
     }
     # As known before the answers, the list is as it was.
-    assert len(worklist(r, H, known_at=before_answers)) == 7
+    assert len(worklist(r, H, known_at=before_answers)) == 8
 
 
 def test_worklist_is_for_its_own_organisation(reporting_driver: ReportingDriver) -> None:

@@ -178,7 +178,7 @@ KEPT = {
             "hepatitis_c_result",
         ),
         "NaloxoneIssued": ("kits",),
-        "TopRecorded": ("stage", "substance_use"),
+        "TopRecorded": ("stage", "substance_use", "injecting", "crime", "health_and_social"),
         "Discharged": ("exit_reason", "planned"),
         "ReEngaged": ("organisation", "new_episode_id"),
         "EventRecordedInError": ("target_version",),

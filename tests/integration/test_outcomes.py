@@ -39,10 +39,12 @@ Prison to community continuity, CJIT1 (CARAT HMP1 -> CJIT1):
 
 from typing import Any
 
+from services.common.auth import Role
 from tests.builders import days_ago, handover_referral_body
 from tests.integration.test_kpi_story import CLIENT, treated
 from tests.journey_driver import CARAT, CJIT, H, JourneyDriver
 from tests.reporting_driver import ReportingDriver
+from tests.support import auth
 
 P = {"period_start": days_ago(100), "period_end": days_ago(10)}
 
@@ -146,6 +148,14 @@ def test_national_outcome_kpis(reporting_driver: ReportingDriver) -> None:
     assert ratio(change["opiates"]) == (1, 1)
     assert ratio(change["crack"]) == (1, 2)
     assert ratio(k["prison_to_community_continuity"]) == (0, 0)  # ORG1 had no handovers
+
+    # A commissioner sees 0 and counts over 5; 1 to 5, and ratios built on them, suppressed.
+    commissioner = auth("COMM1", Role.COMMISSIONER)
+    shown = r.kpis(commissioner, **P, organisation="ORG1")["figures"]
+    assert shown["successful_completion"]["all"]["denominator"]["count"] == 11
+    assert shown["successful_completion"]["all"]["ratio"] == "suppressed"  # 3 completions
+    assert shown["successful_completion"]["alcohol"]["numerator"]["count"] == 0
+    assert shown["top_compliance"]["numerator"]["count"] == "suppressed"
 
     for reader in (CJIT, CARAT):  # the receiving CJIT and the CARAT team alike
         continuity = r.kpis(reader, **P)["figures"]["prison_to_community_continuity"]

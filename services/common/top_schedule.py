@@ -32,9 +32,11 @@ def next_top_due(
     """The next TOP due date, or None when none is due. Start TOP due with the first structured
     intervention (a TOP before it counts as the start TOP); each review `review_days` after the
     latest TOP; the exit TOP on the discharge date, answered by an exit TOP or by any TOP dated
-    on or after the discharge."""
+    on or after the discharge. An episode with neither a structured intervention nor a TOP is
+    outside the TOP cycle: no exit TOP is due."""
     if discharged_on is not None:
-        if exit_top or any(on >= discharged_on for on in tops):
+        in_cycle = bool(tops) or first_structured_start is not None
+        if not in_cycle or exit_top or any(on >= discharged_on for on in tops):
             return None
         return discharged_on
     if tops:

@@ -84,6 +84,29 @@ def item(rule: Rule, due_on: date, day: date, e: EpisodeView) -> WorkItem:
     )
 
 
+def top_items(e: EpisodeView, day: date) -> list[WorkItem]:
+    top = top_due_on(e, day)
+    if top is None or top > day + timedelta(days=TOP_AHEAD):
+        return []
+    return [item("top_overdue" if top < day else "top_due", top, day, e)]
+
+
+def exit_top_items(
+    connection: Connection, organisation: str, knowledge: queries.Knowledge, day: date
+) -> list[WorkItem]:
+    """The exit TOP falls due at discharge, so it is the one item of an episode discharged
+    before the day, until an exit TOP (or any TOP on or after the discharge) is recorded."""
+    [everything] = queries.episodes(
+        connection, queries.Scope(organisation=organisation), [knowledge], date.min, day
+    )
+    return [
+        i
+        for e in everything
+        if e.discharged_on is not None and e.discharged_on < day
+        for i in top_items(e, day)
+    ]
+
+
 def episode_items(e: EpisodeView, day: date) -> list[WorkItem]:
     """The items of one episode open on the day, at most one per kind."""
     items = []
@@ -91,9 +114,7 @@ def episode_items(e: EpisodeView, day: date) -> list[WorkItem]:
     review = latest[1] if latest else None
     if review is not None and review <= day + timedelta(days=REVIEW_AHEAD):
         items.append(item("review_overdue" if review < day else "review_due", review, day, e))
-    top = top_due_on(e, day)
-    if top is not None and top <= day + timedelta(days=TOP_AHEAD):
-        items.append(item("top_overdue" if top < day else "top_due", top, day, e))
+    items += top_items(e, day)
     if e.waiting_on(day):
         reached = [n for n in WAITING_DAYS if (day - e.referral_date).days >= n]
         if reached:
@@ -196,7 +217,8 @@ def read_worklist(
     known_at: KnownAt = None,
 ) -> WorklistOut:
     """What needs doing on `as_at` (default today) for your organisation, or one keyworker:
-    review due within 7 days or overdue; TOP due within 7 days or overdue; waiting 21 and 42
+    review due within 7 days or overdue; TOP due within 7 days or overdue (the exit TOP of a
+    discharged episode too); waiting 21 and 42
     days; not triaged 5 days after referral; CARAT handover not accepted 7 days after release
     (organisation-wide: not yet anyone's); a consent your organisation holds ending within 30
     days. Earliest due first. Each row read is audited."""
@@ -205,6 +227,7 @@ def read_worklist(
     knowledge = queries.Knowledge(as_at, known_at)
     with engine_of(request).connect() as connection:
         items += consent_items(connection, caller.organisation, knowledge, day, episodes)
+        items += exit_top_items(connection, caller.organisation, knowledge, day)
         if keyworker is None:
             handovers = open_handovers(connection, caller.organisation, knowledge, day)
             items += [handover_item(h, day) for h in handovers]

@@ -138,3 +138,28 @@ def _role(name: str) -> Any:
     from services.common.auth import Role
 
     return Role(name)
+
+
+def test_the_exit_top_is_due_at_discharge(reporting_driver: ReportingDriver) -> None:
+    """E: Tier 3 from 45, start TOP 44, discharged 3 days ago: the exit TOP fell due on the
+    discharge date (top_overdue, due 3 ago) until it is recorded. F: discharged 3 days ago with
+    only Tier 2 work and no TOP: outside the TOP cycle, nothing."""
+    r = reporting_driver
+    d = r.journeys
+    e = d.open_episode(referred=60, accepted=59)
+    d.triage(e, on=55)
+    plan(d, e, 50, -60)
+    d.start(e, on=45)
+    d.ok(e, "top", top(44))
+    d.discharge(e, on=3, reason="treatment_completed_drug_free")
+    f = d.open_episode(referred=30, accepted=29)
+    d.triage(f, on=28)
+    d.start(f, "harm_reduction", on=27)
+    d.discharge(f, on=3, reason="dropped_out")
+    r.follow()
+    assert worklist(r, H) == [("top_overdue", days_ago(3), e)]
+    on_the_day = worklist(r, H, as_at=days_ago(3))  # both still open on their discharge day
+    assert [i for i in on_the_day if i[0].startswith("top")] == [("top_due", days_ago(3), e)]
+    d.ok(e, "top", top(2, "exit"))
+    r.follow()
+    assert worklist(r, H) == []

@@ -168,6 +168,7 @@ def expected_a(r: ReportingDriver, a: str, intervention: str) -> dict[str, str]:
         "OPIUSE": "1",
         "CRAUSE": "NA",
         "IVDRGUSE": "0",
+        "SHARING": "N",  # did not inject: has not shared
         "ASSAULT": "N",
         "QUALLIFE": "14",
         "PWORK": "15",

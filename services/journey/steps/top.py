@@ -74,10 +74,8 @@ class InjectingIn(StrictIn):
 
     @model_validator(mode="after")
     def no_sharing_without_injecting(self) -> Self:
-        if days_total(self.days) == 0 and {self.needle_sharing, self.paraphernalia_sharing} - {
-            None,
-            "N",
-        }:
+        shared = {self.needle_sharing, self.paraphernalia_sharing} - {None, "N"}
+        if days_total(self.days) == 0 and shared:
             raise ValueError("a client who did not inject has not shared: sharing is N")
         return self
 
@@ -134,6 +132,8 @@ def with_sharing(data: dict[str, Any]) -> dict[str, Any]:
     """The NDTMS return's one sharing item: Y if either kind of sharing is Y (reference §5.2)."""
     injecting = dict(data.get("injecting") or {})
     answers = {injecting.get("needle_sharing"), injecting.get("paraphernalia_sharing")}
+    if days_total(injecting.get("days")) == 0:
+        answers.add("N")  # did not inject: has not shared (the form: "enter 0 and 'N'")
     if "Y" in answers:
         injecting["sharing"] = "Y"
     elif "N" in answers:

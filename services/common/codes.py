@@ -345,6 +345,15 @@ class TestResult(Enum):
     NOT_KNOWN = "not_known"
 
 
+class TopStage(Enum):
+    """Treatment Outcomes Profile stage (the form's four; the CSV letters are unverified)."""
+
+    START = "start"
+    REVIEW = "review"
+    EXIT = "exit"
+    POST_EXIT = "post_exit"
+
+
 class InterventionSetting(Enum):
     COMMUNITY = "community"
     GP = "gp"
@@ -404,6 +413,7 @@ CODED_LISTS: dict[str, type[Enum]] = {
     "test_results": TestResult,
     "intervention_settings": InterventionSetting,
     "intervention_exit_statuses": InterventionExitStatus,
+    "top_stages": TopStage,
 }
 
 

@@ -76,7 +76,7 @@ def event_id(aggregate_id: UUID, version: int) -> UUID:
 
 
 # Records a service keeps for itself, never published: idempotency keys, consent projections.
-INTERNAL_AGGREGATES = frozenset({"IdempotencyRecord", "ClientConsents"})
+INTERNAL_AGGREGATES = frozenset({"IdempotencyRecord", "ClientConsents", "TopCareCoordination"})
 
 
 def _unwrap(obj: dict[str, Any]) -> Any:

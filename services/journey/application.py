@@ -22,6 +22,7 @@ from services.common.store import ConcurrentChangeError, JsonApplication
 from services.journey.consent import ClientConsents, shared_with
 from services.journey.domain import Episode
 from services.journey.steps.base import EpisodeNotFoundError, JourneyEvent, VersionMismatchError
+from services.journey.top_coordinator import TopCareCoordination
 
 REFERRAL_FEED = "referral"
 # Referral events that change who may see another organisation's part of a journey.
@@ -390,6 +391,42 @@ class JourneyApplication(JsonApplication):
             may_see("", None)  # an unknown client takes as long as one not shared
         visible = [e for e in episodes if may_see(e.state.organisation, client_id)]
         return sorted(visible, key=lambda e: (e.state.opened_on, e.created_on))
+
+    # The TOP care coordinator (one organisation per client at a time)
+
+    def top_coordination(self, client_id: UUID, organisation: str) -> TopCareCoordination:
+        """The client's coordination record, for an organisation with an episode of theirs
+        (to anyone else the client does not exist here)."""
+        if not self.has_episode_with(organisation, client_id):
+            raise EpisodeNotFoundError(f"No episode of client {client_id} at {organisation}.")
+        try:
+            found: TopCareCoordination = self.repository.get(
+                TopCareCoordination.create_id(client_id)
+            )
+        except AggregateNotFoundError:
+            found = TopCareCoordination(client_id=client_id)
+        return found
+
+    def name_top_coordinator(
+        self, client_id: UUID, organisation: str, on: date, by: dict[str, str]
+    ) -> TopCareCoordination:
+        coordination = self.top_coordination(client_id, by["organisation"])
+        if not self.has_episode_with(organisation, client_id):
+            raise ForbiddenError(f"{organisation} has no episode of this client.")
+        coordination.name(organisation, on, by)
+        self.save_keyed(None, coordination)
+        return coordination
+
+    def end_top_coordinator(
+        self, client_id: UUID, on: date, by: dict[str, str]
+    ) -> TopCareCoordination:
+        coordination = self.top_coordination(client_id, by["organisation"])
+        current = coordination.current
+        if current is not None and current["organisation"] != by["organisation"]:
+            raise ForbiddenError("Only the TOP care coordinator ends its coordination.")
+        coordination.end(on, by)
+        self.save_keyed(None, coordination)
+        return coordination
 
     def knows_client(self, client_id: UUID) -> bool:
         self._log_index.catch_up()

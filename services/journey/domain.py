@@ -25,6 +25,7 @@ from services.journey.steps import (
     interventions,
     opening,
     substances,
+    top,
 )
 from services.journey.steps.base import JourneyEvent, check_date
 from services.journey.steps.opening import OPENING
@@ -47,6 +48,7 @@ class Episode(Aggregate):
     SubstanceProfileRecorded = substances.SubstanceProfileRecorded
     BloodBorneVirusesRecorded = harm_reduction.BloodBorneVirusesRecorded
     NaloxoneIssued = harm_reduction.NaloxoneIssued
+    TopRecorded = top.TopRecorded
     Discharged = discharge.Discharged
     AftercarePlanAgreed = aftercare.AftercarePlanAgreed
     ReEngaged = opening.ReEngaged

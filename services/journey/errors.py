@@ -2,6 +2,7 @@
 
 from services.common.access import ACCESS_ERRORS
 from services.common.store import ConcurrentChangeError
+from services.journey import top_coordinator
 from services.journey.steps import (
     assessment,
     base,
@@ -10,6 +11,7 @@ from services.journey.steps import (
     discharge,
     interventions,
     opening,
+    top,
 )
 
 STATUS: dict[type[Exception], tuple[int, str]] = {
@@ -35,6 +37,10 @@ STATUS: dict[type[Exception], tuple[int, str]] = {
     base.DateBeforeReferralError: (422, "date-before-referral"),
     base.DateInFutureError: (422, "date-in-future"),
     opening.DateBeforeDischargeError: (422, "date-before-discharge"),
+    top.ReviewTopWithoutStartError: (409, "review-top-without-start"),
+    top.PostExitTopBeforeDischargeError: (409, "post-exit-top-before-discharge"),
+    top_coordinator.CoordinatorAlreadyOpenError: (409, "top-care-coordinator-open"),
+    top_coordinator.NoOpenCoordinatorError: (409, "no-top-care-coordinator"),
     corrections.UncorrectableEventError: (409, "uncorrectable-event"),
     base.VersionMismatchError: (412, "version-mismatch"),
     ConcurrentChangeError: (409, "concurrent-change"),

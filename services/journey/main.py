@@ -23,6 +23,7 @@ from services.common.web import (
 from services.journey.api import get_application, router
 from services.journey.application import JourneyApplication
 from services.journey.errors import STATUS
+from services.journey.top_api import router as top_router
 
 DESCRIPTION = """Episodes and every journey event, with the clinical rules of `docs/domain.md`.
 
@@ -119,6 +120,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         }
 
     app.include_router(router)
+    app.include_router(top_router)
 
     app.include_router(common_router(get_application, health, feed_filter, application.clients_of))
     app.include_router(access_log_routes(get_access_log, is_party_to_client))

@@ -94,6 +94,16 @@ class EpisodeOut(BaseModel):
     re_engaged_from: UUID | None
     re_engaged_on: date | None
     re_engaged_to: UUID | None
+    tops: list["TopOut"] = Field(default_factory=list, description="TOPs, in recording order.")
+    top_due_on: date | None = Field(
+        None, description="The next TOP due: start, review (182 days) or exit (DESIGN)."
+    )
+    top_overdue: bool = Field(False, description="top_due_on is before today.")
+
+
+class TopOut(BaseModel):
+    on: date = Field(description="The interview date.")
+    stage: str
 
 
 class EventOut(BaseModel):

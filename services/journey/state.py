@@ -86,6 +86,7 @@ class EpisodeState:
     substance_profile: dict[str, Any] | None = None
     blood_borne_viruses: dict[str, Any] | None = None
     naloxone_issued_on: date | None = None
+    tops: list[tuple[date, Any]] = field(default_factory=list)  # (interview date, TopStage)
     latest_on: date = date.min
 
     def copy(self) -> "EpisodeState":
@@ -93,6 +94,7 @@ class EpisodeState:
         return replace(
             self,
             priority_flags=list(self.priority_flags),
+            tops=list(self.tops),
             interventions={k: replace(v) for k, v in self.interventions.items()},
         )
 

@@ -1,7 +1,9 @@
 """Episode state and events as response models."""
 
+from services.common.clock import today
 from services.common.codes import PLANNED_EXITS
 from services.common.feed import RecordedBy, event_id
+from services.common.top_schedule import overdue
 from services.journey.domain import Episode
 from services.journey.schemas import (
     EpisodeOut,
@@ -9,10 +11,12 @@ from services.journey.schemas import (
     InterventionOut,
     JourneyEpisodeOut,
     PlanOut,
+    TopOut,
     plain_data,
 )
 from services.journey.state import Intervention
 from services.journey.steps.corrections import effective
+from services.journey.steps.top import top_due_on
 
 
 def intervention_out(i: Intervention) -> InterventionOut:
@@ -32,6 +36,7 @@ def intervention_out(i: Intervention) -> InterventionOut:
 
 def episode_out(episode: Episode) -> EpisodeOut:
     s = episode.state
+    due = None if s.void else top_due_on(s)
     plan = None
     if s.plan_on is not None:
         full = s.care_plan_on is not None and s.care_plan_on == s.plan_on
@@ -72,6 +77,9 @@ def episode_out(episode: Episode) -> EpisodeOut:
         re_engaged_from=s.re_engaged_from,
         re_engaged_on=s.re_engaged_on,
         re_engaged_to=s.re_engaged_to,
+        tops=[TopOut(on=on, stage=stage.value) for on, stage in s.tops],
+        top_due_on=due,
+        top_overdue=overdue(due, today()),
     )
 
 

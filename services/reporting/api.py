@@ -27,10 +27,11 @@ from services.common.errors import ForbiddenError
 from services.common.problems import Problem
 from services.common.schemas import Day, Moment, OrganisationCode
 from services.common.web import problems
-from services.reporting import aggregates, persons, queries
+from services.reporting import aggregates, persons, queries, top
 from services.reporting.disclosure import RULES, disclose, period_problem
 from services.reporting.follower import FEEDS, stored_position
 from services.reporting.kpis import Period
+from services.reporting.outcomes import outcome_kpis
 from services.reporting.views import EpisodeView
 
 router = APIRouter()
@@ -130,6 +131,7 @@ def kpi_figures(
 def compute_figures(
     request: Request, scope: queries.Scope, period: Period, knowledges: list[queries.Knowledge]
 ) -> list[dict[str, Any]]:
+    start, end = period.start, period.end
     with engine_of(request).connect() as connection:
         return [
             aggregates.figures(connection, scope, period, k)
@@ -138,7 +140,14 @@ def compute_figures(
                     connection, scope, period, k, k.as_at or today()
                 )
             }
-            for k in knowledges
+            # The national outcome figures still fold the episodes (the next step: read them
+            # from the episode summaries too).
+            | outcome_kpis(connection, scope, k, episodes, period, k.as_at or today())
+            for k, episodes in zip(
+                knowledges,
+                queries.episodes(connection, scope, knowledges, start, end),
+                strict=True,
+            )
         ]
 
 
@@ -339,6 +348,7 @@ def caseload_row(e: EpisodeView, day: date) -> dict[str, Any]:
         "next_review_on": next_review,
         "review_overdue": next_review is not None and next_review < day,
         "risk_flags": raised + e.priority_flags,
+        **top.caseload_columns(e, day),
     }
 
 

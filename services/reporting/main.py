@@ -21,6 +21,7 @@ from services.reporting.ndtms.routes import router as ndtms_router
 from services.reporting.publications import PublicationLog, publication_log_env
 from services.reporting.publications import router as publications_router
 from services.reporting.queries import has_episode_with
+from services.reporting.worklist import router as worklist_router
 
 DESCRIPTION = """Caseloads, waiting lists and the KPIs commissioners are judged by, derived
 from the referral and journey feeds, as at any business date and as known at any time.
@@ -134,6 +135,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(router)
     app.include_router(ndtms_router)
     app.include_router(publications_router)
+    app.include_router(worklist_router)
     app.include_router(service_router(health))
     app.include_router(
         access_log_routes(lambda request: request.app.state.access_log, is_party_to_client)

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 
 from services.catalogue import require
 from services.common.feed import FeedItem
-from services.reporting import summaries
+from services.reporting import consents, summaries
 from services.reporting.models import ClientArea, FactRow, PersonLinkRow, ReferralRow
 from services.reporting.ndtms.models import ClientProfileRow, NdtmsClient
 
@@ -38,6 +38,7 @@ def project_referral_page(connection: Connection, items: list[FeedItem]) -> None
     attributors, profiles = [], []
     for item in items:
         data, referral_id = item.data, str(item.aggregate_id)
+        consents.project(connection, item)
         match item.type:
             case "ClientRegistered":
                 clients.append(
@@ -177,6 +178,7 @@ KEPT = {
             "hepatitis_c_result",
         ),
         "NaloxoneIssued": ("kits",),
+        "TopRecorded": ("stage", "substance_use", "injecting", "crime", "health_and_social"),
         "Discharged": ("exit_reason", "planned"),
         "ReEngaged": ("organisation", "new_episode_id"),
         "EventRecordedInError": ("target_version",),

@@ -53,6 +53,9 @@ class EpisodeView:
     exit_reason: str | None = None
     planned_exit: bool = False
     aftercare_on: date | None = None
+    # (interview date, stage, substance use section)
+    tops: list[tuple[date, str, dict[str, Any]]] = field(default_factory=list)
+    substance_profiles: list[tuple[date, list[str]]] = field(default_factory=list)
 
     @property
     def first_structured_start(self) -> date | None:
@@ -159,3 +162,7 @@ def apply(view: EpisodeView, kind: str, on: date, d: dict[str, Any]) -> None:
             view.planned_exit = bool(d["planned"])
         case "AftercarePlanAgreed":
             view.aftercare_on = on
+        case "TopRecorded":
+            view.tops.append((on, d["stage"], d.get("substance_use") or {}))
+        case "SubstanceProfileRecorded":
+            view.substance_profiles.append((on, [s["substance"] for s in d["substances"]]))

@@ -159,6 +159,11 @@ def bodies(ids: dict[str, list[str]], org: str) -> dict[str, list[dict[str, Any]
         ],
         "/episodes/{episode_id}/blood-borne-viruses": [{"on": days_ago(2)}],
         "/episodes/{episode_id}/naloxone": [{"on": days_ago(2), "kits": 1}],
+        "/episodes/{episode_id}/top": [
+            {"on": days_ago(2), "stage": "start", "substance_use": {"opiates": 3}}
+        ],
+        "/clients/{client_id}/top-care-coordinator": [{"on": days_ago(2)}],
+        "/clients/{client_id}/top-care-coordinator/end": [{"on": days_ago(1)}],
         "/episodes/{episode_id}/interventions": [{"on": days_ago(2), "modality": "harm_reduction"}],
         "/episodes/{episode_id}/interventions/{intervention_id}/end": [
             {"on": days_ago(1), "reason": "completed"}

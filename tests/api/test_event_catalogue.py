@@ -42,6 +42,8 @@ def test_every_published_event_is_in_the_catalogue_with_the_data_it_describes(
     d.ok(episode, "blood-borne-viruses", BBV)
     d.ok(episode, "naloxone", {"on": days_ago(40), "kits": 1})
     intervention = d.start(episode)
+    top = {"on": days_ago(44), "stage": "start", "injecting": {"days": 0, "needle_sharing": "N"}}
+    d.ok(episode, "top", top | {"health_and_social": {"quality_of_life": 12}})
     d.ok(episode, f"interventions/{intervention}/end", {"on": days_ago(20), "reason": "completed"})
     d.ok(episode, "events/3/recorded-in-error", {"reason": "wrong keyworker"})
     d.discharge(episode, on=10, reason="treatment_completed_drug_free")

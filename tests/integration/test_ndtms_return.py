@@ -97,6 +97,16 @@ def record_a(r: ReportingDriver) -> tuple[str, str]:
     response = d.post(a, "interventions", start)
     assert response.status_code == 201, response.text
     intervention = response.headers["intervention-id"]
+    d.ok(a, "top", {"on": days_ago(30), "stage": "start", "substance_use": {"opiates": 20}})
+    review = {
+        "on": days_ago(12),
+        "stage": "review",
+        "substance_use": {"opiates": [1, 0, 0, 0], "crack": "NA"},
+        "injecting": {"days": 0},
+        "crime": {"assault": "N"},
+        "health_and_social": {"quality_of_life": 14, "paid_work": [5, 5, 5, 0]},
+    }
+    d.ok(a, "top", review)  # the latest TOP is the row's
     d.ok(a, f"interventions/{intervention}/end", {"on": days_ago(10), "reason": "completed"})
     return a, intervention
 
@@ -152,6 +162,16 @@ def expected_a(r: ReportingDriver, a: str, intervention: str) -> dict[str, str]:
         "MODST": days_ago(30),
         "MODEND": days_ago(10),
         "MODEXIT": "A",
+        "TOPID": f"{a}/{r.journeys.episode(a)['version'] - 1}",
+        "TOPDATE": days_ago(12),
+        "TRSTAGE": "R",
+        "OPIUSE": "1",
+        "CRAUSE": "NA",
+        "IVDRGUSE": "0",
+        "SHARING": "N",  # did not inject: has not shared
+        "ASSAULT": "N",
+        "QUALLIFE": "14",
+        "PWORK": "15",
     }
 
 

@@ -17,6 +17,7 @@ from services.journey.steps import (
     interventions,
     opening,
     substances,
+    top,
 )
 from services.journey.steps.base import JourneyEvent, Step, check_date, check_open
 
@@ -26,6 +27,7 @@ STEPS: list[Step] = [
     *interventions.STEPS,
     *substances.STEPS,
     *harm_reduction.STEPS,
+    *top.STEPS,
     *discharge.STEPS,
     *aftercare.STEPS,
     *opening.STEPS,

@@ -62,6 +62,7 @@ class EpisodeRecord:
     exit_reason: str | None = None
     client: "Attributors | None" = None
     profile: dict[str, Any] = field(default_factory=dict)
+    top: dict[str, Any] = field(default_factory=dict)  # the latest TOP
 
     @property
     def intervention(self) -> dict[str, Any] | None:
@@ -71,7 +72,7 @@ class EpisodeRecord:
         chosen = structured or started
         return chosen[0] if chosen else None
 
-    def evolve(self, kind: str, on: date, data: dict[str, Any]) -> None:
+    def evolve(self, kind: str, on: date, data: dict[str, Any], version: int = 0) -> None:
         match kind:
             case "EpisodeOpened":
                 self.client_id = data["client_id"]
@@ -100,6 +101,8 @@ class EpisodeRecord:
                     started.update(ended_on=on, exit_status=data.get("exit_status"))
             case "Discharged":
                 self.discharged_on, self.exit_reason = on, data["exit_reason"]
+            case "TopRecorded":  # facts come in business-date order: the latest wins
+                self.top = {**data, "on": on, "id": f"{self.episode_id}/{version}"}
 
 
 def utc(moment: datetime) -> datetime:
@@ -110,7 +113,9 @@ def episodes(connection: Connection, scope: Scope) -> list[EpisodeRecord]:
     """The episodes in scope, with their clients' attributors and profiles as known then."""
     known_at = utc(scope.known_at)
     facts = connection.execute(
-        select(FactRow.episode_id, FactRow.type, FactRow.business_date, FactRow.data)
+        select(
+            FactRow.episode_id, FactRow.type, FactRow.business_date, FactRow.data, FactRow.version
+        )
         .where(
             FactRow.organisation == scope.organisation,
             FactRow.business_date <= scope.period_end,
@@ -120,11 +125,11 @@ def episodes(connection: Connection, scope: Scope) -> list[EpisodeRecord]:
         .order_by(FactRow.episode_id, FactRow.business_date, FactRow.version)
     )
     records: dict[str, EpisodeRecord] = {}
-    for episode_id, kind, on, data in facts:
+    for episode_id, kind, on, data, version in facts:
         record = records.get(episode_id)
         if record is None:
             record = records[episode_id] = EpisodeRecord(episode_id)
-        record.evolve(kind, on, json.loads(data))
+        record.evolve(kind, on, json.loads(data), version)
     in_window = [
         r
         for r in records.values()
@@ -285,8 +290,46 @@ def row(record: EpisodeRecord, organisation: str) -> Row:
         "MODST": iso(i.get("started_on")),
         "MODEND": iso(i.get("ended_on")),
         "MODEXIT": code("MODEXIT", i.get("exit_status")),
+        **top_values(record.top, code),
     }
     return Row(record, values, unmapped)
+
+
+def top_values(top: dict[str, Any], code: Any) -> dict[str, str | None]:
+    """The latest TOP's columns: 28-day totals, ratings and Y/N as recorded (NA included)."""
+    use, inj = top.get("substance_use") or {}, top.get("injecting") or {}
+    crime, health = top.get("crime") or {}, top.get("health_and_social") or {}
+
+    def days(value: Any) -> str | None:
+        if isinstance(value, list):
+            return str(sum(value))
+        return None if value is None else str(value)
+
+    return {
+        "TOPID": top.get("id"),
+        "TOPDATE": iso(top.get("on")),
+        "TRSTAGE": code("TRSTAGE", top.get("stage")),
+        "ALCUSE": days(use.get("alcohol")),
+        "OPIUSE": days(use.get("opiates")),
+        "CRAUSE": days(use.get("crack")),
+        "COCAUSE": days(use.get("cocaine")),
+        "AMPHUSE": days(use.get("amphetamines")),
+        "CANNUSE": days(use.get("cannabis")),
+        "OTDRGUSE": days(use.get("other")),
+        "IVDRGUSE": days(inj.get("days")),
+        "SHARING": inj.get("sharing"),
+        "SHOTHEFT": days(crime.get("shoplifting")),
+        "DRGSELL": days(crime.get("drug_selling")),
+        "OTHTHEFT": crime.get("other_theft"),
+        "ASSAULT": crime.get("assault"),
+        "PSYHSTAT": days(health.get("psychological_health")),
+        "PWORK": days(health.get("paid_work")),
+        "EDUCAT": days(health.get("education")),
+        "ACUTHPBM": health.get("acute_housing_problem"),
+        "HRISK": health.get("eviction_risk"),
+        "PHSTAT": days(health.get("physical_health")),
+        "QUALLIFE": days(health.get("quality_of_life")),
+    }
 
 
 def rows(connection: Connection, scope: Scope) -> list[Row]:

@@ -28,6 +28,7 @@ from services.common.codes import (
     Sex,
     SexualOrientation,
     Substance,
+    TopStage,
     YesNoDeclined,
 )
 
@@ -108,7 +109,35 @@ MODALITY_ITEMS = (
     "MODEND",  # [impl]
     "MODEXIT",  # [BD-H] [impl]
 )
-COLUMNS = CLIENT_ITEMS + EPISODE_ITEMS + MODALITY_ITEMS
+# The episode's latest TOP (by interview date) [impl] (reference §2.5: each code matched to a
+# form item by its name, an inference). Days items are 28-day totals; `NA` is also the answer
+# "not disclosed / not answered".
+TOP_ITEMS = (
+    "TOPID",
+    "TOPDATE",
+    "TRSTAGE",
+    "ALCUSE",
+    "OPIUSE",
+    "CRAUSE",
+    "COCAUSE",
+    "AMPHUSE",
+    "CANNUSE",
+    "OTDRGUSE",
+    "IVDRGUSE",
+    "SHARING",
+    "SHOTHEFT",
+    "DRGSELL",
+    "OTHTHEFT",
+    "ASSAULT",
+    "PSYHSTAT",
+    "PWORK",
+    "EDUCAT",
+    "ACUTHPBM",
+    "HRISK",
+    "PHSTAT",
+    "QUALLIFE",
+)
+COLUMNS = CLIENT_ITEMS + EPISODE_ITEMS + MODALITY_ITEMS + TOP_ITEMS
 # A client without consent (CONSENT = N) is sent with these only, the rest empty [impl].
 CONSENT_N_ITEMS = ("AGNCY", "CLIENTID", "CONSENT")
 
@@ -120,6 +149,12 @@ YES_NO_DECLINED: dict[Enum, str] = {
 }
 
 CODES: dict[str, dict[Enum, str]] = {
+    "TRSTAGE": {  # the form's four stages [gov]; the codes are a GUESS (§3.11: not verified)
+        TopStage.START: "S",
+        TopStage.REVIEW: "R",
+        TopStage.EXIT: "E",
+        TopStage.POST_EXIT: "P",
+    },
     "SEX": {
         Sex.MALE: "M",  # [impl]
         Sex.FEMALE: "F",  # [impl]

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from services.common.codes import ReferralSource
 from services.reporting.views import EpisodeView, ReferralView
 
 RETAINED_DAYS = 84
@@ -210,9 +211,11 @@ def referral_sources(referrals: list[ReferralView], period: Period) -> dict[str,
     by_source = Counter(r.source for r in received)
     return {
         "total": count(len(received), "referrals received in the period"),
-        "by_source": {
-            source: count(n, f"referrals from {source} received in the period")
-            for source, n in sorted(by_source.items())
+        "by_source": {  # every source code, 0 included: a partner never has to guess
+            source.value: count(
+                by_source[source.value], f"referrals from {source.value} received in the period"
+            )
+            for source in sorted(ReferralSource, key=lambda s: s.value)
         },
     }
 

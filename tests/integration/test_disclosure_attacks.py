@@ -45,7 +45,7 @@ def sources(r: ReportingDriver, **params: Any) -> dict[str, Any]:
     figures = r.kpis(COMMISSIONER, **PERIOD, **params)["figures"]
     found = figures["referral_sources"]
     return {"total": found["total"]["count"]} | {
-        source: cell["count"] for source, cell in found["by_source"].items()
+        source: cell["count"] for source, cell in found["by_source"].items() if cell["count"] != 0
     }
 
 
@@ -119,7 +119,8 @@ def test_providers_still_see_their_own_figures_exactly(reporting_driver: Reporti
     own = r.kpis(H, period_start=MONTH.isoformat(), period_end=MONTH.isoformat())
     assert own["disclosure_control"] is None
     assert own["figures"]["referral_sources"]["by_source"]["gp"]["count"] == 1
-    assert r.kpis(H, **PERIOD)["figures"]["referral_sources"]["by_source"] == {
-        "gp": {"count": 6, "of": "referrals from gp received in the period"},
-        "self": {"count": 1, "of": "referrals from self received in the period"},
+    exact = r.kpis(H, **PERIOD)["figures"]["referral_sources"]["by_source"]
+    assert {source: cell["count"] for source, cell in exact.items() if cell["count"]} == {
+        "gp": 6,
+        "self": 1,
     }

@@ -28,6 +28,7 @@ accepted 21, referred 33 not accepted.
 
 from typing import Any
 
+from services.common.codes import ReferralSource
 from tests.builders import days_ago, handover_referral_body, referral_body
 from tests.journey_driver import CARAT, CJIT, GOALS, H
 from tests.reporting_driver import ReportingDriver
@@ -176,7 +177,8 @@ def test_every_kpi_matches_its_definition_worked_by_hand(reporting_driver: Repor
     s = k["referral_sources"]
     assert s["total"]["count"] == 9
     by_source = {source: v["count"] for source, v in s["by_source"].items()}
-    assert by_source == {"cjit": 2, "gp": 5, "probation": 1, "self": 1}
+    found = {"cjit": 2, "gp": 5, "probation": 1, "self": 1}
+    assert by_source == {source.value: found.get(source.value, 0) for source in ReferralSource}
 
     # CJIT referrals in P: C (structured start 10 days ago, the last day) and K (none).
     assert counts(k["criminal_justice_engagement"]) == (1, 2)

@@ -16,13 +16,13 @@ from services.common.store import store_env
 from services.journey.application import JourneyApplication
 from services.referral.application import ReferralApplication
 from services.reporting.rebuild import RebuildRunningError, rebuild, rebuild_lock
+from tests.builders import last_month, month_of
 from tests.generator import generate
 from tests.support import AUTH_SETTINGS, ServiceProcess, auth, database_url, wait_until
 
 pytestmark = pytest.mark.e2e
 COMMISSIONER, SERVICE = auth("NHSE", Role.COMMISSIONER), auth("svc", Role.SERVICE)
-PERIOD = {"period_start": (date.today() - timedelta(days=365)).isoformat()}
-PERIOD["period_end"] = date.today().isoformat()
+PERIOD = month_of(last_month())  # a commissioner asks for whole months
 
 
 @pytest.fixture

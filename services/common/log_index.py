@@ -9,8 +9,6 @@ from typing import Any
 
 from eventsourcing.application import Application
 
-from services.common.errors import StoreUnavailableError
-
 
 def once(recorder: Any, method: str, *args: Any, **kwargs: Any) -> Any:
     """Call a recorder method with one attempt. The library's PostgreSQL recorder retries a
@@ -21,32 +19,20 @@ def once(recorder: Any, method: str, *args: Any, **kwargs: Any) -> Any:
 
 
 class LogIndex:
-    def __init__(
-        self,
-        application: Application[Any],
-        on_event: Callable[[Any], None],
-        wait_seconds: float = 5.0,
-    ) -> None:
+    def __init__(self, application: Application[Any], on_event: Callable[[Any], None]) -> None:
         self._application, self._on_event = application, on_event
         self._position = 0
         self._lock = threading.Lock()
-        # Bounded: behind a stalled store, requests queued on the index must not wait one
-        # lock timeout each in turn.
-        self._wait_seconds = wait_seconds
 
     @property
     def position(self) -> int:
         return self._position
 
     def catch_up(self) -> None:
-        if not self._lock.acquire(timeout=self._wait_seconds):
-            raise StoreUnavailableError("The store is not answering; nothing was recorded.")
-        try:
-            self._catch_up()
-        finally:
-            self._lock.release()
-
-    def _catch_up(self) -> None:
+        """Read the log forward from the index's position and index what is new. The read is
+        made outside the lock, one attempt: behind a stalled store each request waits one lock
+        timeout at most, never its turn behind others' reads (two requests may read the same
+        page; each event is indexed once)."""
         while True:
             notifications = once(
                 self._application.recorder,
@@ -57,6 +43,9 @@ class LogIndex:
             )
             if not notifications:
                 return
-            for notification in notifications:
-                self._position = notification.id  # the event's position, while indexed
-                self._on_event(self._application.mapper.to_domain_event(notification))
+            with self._lock:
+                for notification in notifications:
+                    if notification.id <= self._position:
+                        continue  # indexed meanwhile by another request's read
+                    self._position = notification.id  # the event's position, while indexed
+                    self._on_event(self._application.mapper.to_domain_event(notification))

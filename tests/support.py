@@ -175,7 +175,10 @@ class ServiceProcess:
             "warning",
             *(["--workers", str(self.workers)] if self.workers > 1 else []),
         ]
-        env = {**os.environ, **self.env}
+        # PGOPTIONS is set in this process by any app created in-process (its lock timeout
+        # follows that app's write timeout): each service process sets its own.
+        inherited = {k: v for k, v in os.environ.items() if k != "PGOPTIONS"}
+        env = {**inherited, **self.env}
         if self.stderr is None:
             self.process = subprocess.Popen(command, env=env, cwd=ROOT)
         else:

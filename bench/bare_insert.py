@@ -40,7 +40,7 @@ def create_app() -> FastAPI:
             with pool.connection() as conn:
                 conn.execute("INSERT INTO rows (body) VALUES (%s)", (body.decode(),))
 
-    @app.get("/health")
+    @app.get("/health/live")
     def health() -> dict[str, str]:
         return {"status": "ok"}
 

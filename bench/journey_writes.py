@@ -153,6 +153,7 @@ def bench_store(
         "TJ_REFERRAL_DATABASE_URL": urls["referral"],
         "TJ_JOURNEY_DATABASE_URL": urls["journey"],
         "TJ_FOLLOW_INTERVAL_SECONDS": "0.1",
+        "TJ_LOG_LEVEL": "WARNING",  # one log line per request would be measured too
     }
     referral = ServiceProcess("referral", env, workers=workers).start()
     journey_env = {**env, "TJ_REFERRAL_URL": referral.url}

@@ -74,9 +74,11 @@ class Settings(BaseSettings):
     follow_page_size: int = 500
     # Faults answer 503 within bounded times (seconds), never hang.
     write_timeout_seconds: float = 5.0
-    # Each PostgreSQL connection pool (per application, per worker): size and overflow.
-    postgres_pool_size: int = 10
-    postgres_max_overflow: int = 10
+    # Each event store's PostgreSQL pool (per worker): connections kept open, and extra ones
+    # opened under load. Writes go through one committer per worker, so a few suffice; the
+    # connection budget is in docs/operating.md.
+    postgres_pool_size: int = 4
+    postgres_max_overflow: int = 6
     consent_timeout_seconds: float = 2.0
     retry_after_seconds: int = 2
     # Readiness (docs/operating.md): a follower more positions behind than this, or whose last

@@ -207,7 +207,7 @@ class JsonApplication(Application[Any]):
 
 
 def store_env(
-    database_url: str, write_timeout: float = 5.0, pool_size: int = 10, max_overflow: int = 10
+    database_url: str, write_timeout: float = 5.0, pool_size: int = 4, max_overflow: int = 6
 ) -> dict[str, str]:
     """Translate a database URL into the eventsourcing library's persistence settings.
 

@@ -1,7 +1,9 @@
 # The two commands a new user needs: `make run` and `make test`.
-# `make run STORE=postgres` runs on PostgreSQL (a pip-installed server unless TJ_*_DATABASE_URL).
+# `make run STORE=postgres` runs on PostgreSQL (a pip-installed server unless TJ_*_DATABASE_URL);
+# `make run STORE=postgres WORKERS=4` with four uvicorn workers per service.
 VENV ?= .venv
 STORE ?= sqlite
+WORKERS ?= 1
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
@@ -14,7 +16,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(PY) -m services.run --store $(STORE)
+	$(PY) -m services.run --store $(STORE) --workers $(WORKERS)
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check services tests bench

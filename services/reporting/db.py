@@ -10,6 +10,7 @@ from sqlalchemy import Engine, create_engine, event
 
 ROOT = Path(__file__).resolve().parents[2]
 IMMEDIATE = "sqlite_immediate"
+MIGRATION_LOCK_KEY = 7_314_055_191  # any fixed number: names the lock "migrating read models"
 
 
 def writing(engine: Engine) -> Engine:
@@ -66,8 +67,14 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def upgrade(engine: Engine) -> None:
-    """Create or migrate the read models to the latest schema (`alembic upgrade head`)."""
+    """Create or migrate the read models to the latest schema (`alembic upgrade head`).
+
+    On PostgreSQL one process at a time: several workers starting together would otherwise
+    race to create the tables (the loser crashed on "alembic_version already exists"). The
+    lock is the transaction's, so a worker that waited finds the schema at head."""
     with writing(engine).begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})")
         config = alembic_config(engine)
         config.attributes["connection"] = connection
         command.upgrade(config, "head")

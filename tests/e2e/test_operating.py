@@ -10,8 +10,7 @@ import httpx
 import pytest
 
 from services.common.auth import Role
-from tests.builders import client_body, days_ago, referral_body
-from tests.journey_driver import GOALS, RISKS
+from tests.process_story import journey_story
 from tests.support import ServiceProcess, auth, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -45,43 +44,8 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
             process.stop()
 
 
-def journey_story(referral_url: str, journey_url: str, reporting_url: str) -> None:
-    """A client's journey through every service, reads included, with one rule broken."""
-    with (
-        httpx.Client(base_url=referral_url, headers=H, timeout=10) as referral,
-        httpx.Client(base_url=journey_url, headers=H, timeout=10) as journey,
-    ):
-        client = referral.post("/clients", json=client_body(**PERSON)).json()
-        assert referral.get(f"/clients/{client['id']}").status_code == 200
-        made = referral.post("/referrals", json=referral_body(client["id"])).json()
-        accept = {"accepted_on": days_ago(28), "keyworker": "kim"}
-        assert referral.post(f"/referrals/{made['id']}/accept", json=accept).status_code == 200
-
-        def opened() -> str | None:
-            answer = journey.get(f"/clients/{client['id']}/journey")
-            episodes = answer.json().get("episodes") if answer.status_code == 200 else None
-            return str(episodes[-1]["episode"]["id"]) if episodes else None
-
-        episode = wait_until(opened)
-        plan = {"on": days_ago(20), "goals": GOALS, "next_review_on": days_ago(1)}
-        broken = journey.post(f"/episodes/{episode}/care-plan", json=plan)
-        assert broken.status_code == 409  # care-plan-before-triage
-        triage = {
-            "on": days_ago(25),
-            "urgency": "routine",
-            "tier_indicated": 3,
-            "outcome": "structured_treatment_needed",
-            "risks": RISKS,
-        }
-        assert journey.post(f"/episodes/{episode}/triage", json=triage).status_code == 201
-        assert journey.post(f"/episodes/{episode}/care-plan", json=plan).status_code == 201
-        assert journey.get(f"/episodes/{episode}").status_code == 200
-    caseloads = httpx.get(f"{reporting_url}/caseloads", headers=H, timeout=10)
-    assert caseloads.status_code == 200
-
-
 def test_log_lines_are_json_with_request_ids_and_no_personal_data(system: dict[str, Any]) -> None:
-    journey_story(system["referral"], system["journey"], system["reporting"])
+    journey_story(system["referral"], system["journey"], system["reporting"], PERSON)
     answer = httpx.get(f"{system['referral']}/codes", headers={**H, "X-Request-Id": "trace-me-1"})
     assert answer.headers["x-request-id"] == "trace-me-1"
     generated = httpx.get(f"{system['referral']}/codes", headers=H).headers["x-request-id"]
@@ -106,7 +70,7 @@ def test_log_lines_are_json_with_request_ids_and_no_personal_data(system: dict[s
 
 
 def test_metrics_for_administrators_and_services_only(system: dict[str, Any]) -> None:
-    journey_story(system["referral"], system["journey"], system["reporting"])
+    journey_story(system["referral"], system["journey"], system["reporting"], PERSON)
     url = system["journey"]
     assert httpx.get(f"{url}/metrics").status_code == 401
     assert httpx.get(f"{url}/metrics", headers=H).status_code == 403

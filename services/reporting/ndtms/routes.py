@@ -74,6 +74,22 @@ def audit(request: Request, caller: Caller, purpose: Any, built: list[extract.Ro
         record(log_of(request), caller, purpose, "ndtms-row", pairs)
 
 
+def read_return(
+    request: Request,
+    caller: Caller,
+    purpose: Any,
+    organisation: str,
+    period_end: date,
+    known_at: datetime | None,
+) -> tuple[extract.Scope, list[extract.Row]]:
+    """The return's rows for a caller allowed to read them, each row read audited."""
+    check_scope(request, caller, purpose, organisation, period_end)
+    scope = scope_of(organisation, period_end, known_at)
+    built = build(request, scope)
+    audit(request, caller, purpose, built)
+    return scope, built
+
+
 def csv_response(scope: extract.Scope, built: list[extract.Row]) -> StreamingResponse:
     """Streamed a row at a time: a large organisation's file is never one string."""
     return StreamingResponse(
@@ -98,10 +114,7 @@ def get_extract(
     """The monthly return as a CSV: one row per episode open on any day from 1 April of the
     financial year to `period_end`, as known at `known_at`; header of item codes, every value
     quoted, NA where not held; without consent, only AGNCY, CLIENTID and CONSENT."""
-    check_scope(request, caller, purpose, organisation, period_end)
-    scope = scope_of(organisation, period_end, known_at)
-    built = build(request, scope)
-    audit(request, caller, purpose, built)
+    scope, built = read_return(request, caller, purpose, organisation, period_end, known_at)
     return csv_response(scope, built)
 
 
@@ -166,10 +179,7 @@ def get_validation(
     known_at: KnownAt = None,
 ) -> ValidationOut:
     """The validation report for the same scope as the extract."""
-    check_scope(request, caller, purpose, organisation, period_end)
-    scope = scope_of(organisation, period_end, known_at)
-    built = build(request, scope)
-    audit(request, caller, purpose, built)
+    scope, built = read_return(request, caller, purpose, organisation, period_end, known_at)
     return report(scope, built)
 
 
@@ -221,10 +231,9 @@ def submit(
 ) -> SubmissionOut:
     """Record a submission of the return as known at `known_at`: its data set, scope and the
     file's SHA-256. Refused (409) while the validation report has errors."""
-    check_scope(request, caller, purpose, body.organisation, body.period_end)
-    scope = scope_of(body.organisation, body.period_end, body.known_at)
-    built = build(request, scope)
-    audit(request, caller, purpose, built)
+    scope, built = read_return(
+        request, caller, purpose, body.organisation, body.period_end, body.known_at
+    )
     checked = report(scope, built)
     if checked.errors:
         raise Problem(

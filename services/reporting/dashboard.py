@@ -68,6 +68,12 @@ class PageError(Exception):
         self.status, self.title, self.detail = status, title, detail
 
 
+def base_of(request: Request) -> str:
+    """The dashboard's path as the browser sees it (behind a proxy that strips a prefix,
+    uvicorn's --root-path names the prefix)."""
+    return str(request.scope.get("root_path", "")).rstrip("/") + PATH
+
+
 def secured(response: Response) -> Response:
     response.headers.update(HEADERS)
     return response
@@ -79,7 +85,9 @@ def html(
     csrf = request.cookies.get(CSRF_COOKIE, "")
     if not re.fullmatch(r"[A-Za-z0-9_-]{43}", csrf):
         csrf = secrets.token_urlsafe(32)
-    body = templates.get_template(template).render(caller=caller, csrf=csrf, **context)
+    body = templates.get_template(template).render(
+        caller=caller, csrf=csrf, base=base_of(request), **context
+    )
     response = HTMLResponse(body, status_code=status)
     set_cookie(request, response, CSRF_COOKIE, csrf, max_age=None)
     secured(response)
@@ -98,7 +106,7 @@ def set_cookie(
         value,
         max_age=max_age,
         expires=max_age,
-        path=PATH,
+        path=base_of(request),
         secure=request.url.scheme == "https",
         httponly=True,
         samesite="strict",
@@ -125,9 +133,9 @@ def signed_in(request: Request) -> Caller | None:
     return caller
 
 
-def to_sign_in() -> Response:
-    response = RedirectResponse(f"{PATH}/sign-in", status_code=303)
-    response.delete_cookie(SESSION_COOKIE, path=PATH)
+def to_sign_in(request: Request) -> Response:
+    response = RedirectResponse(f"{base_of(request)}/sign-in", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path=base_of(request))
     return secured(response)
 
 
@@ -196,7 +204,7 @@ async def sign_in(request: Request) -> Response:
     if lifetime <= 0:
         return refused(401, "That token was not accepted. It has expired; get a new one.")
     request.state.caller = caller
-    response = RedirectResponse(PATH, status_code=303)
+    response = RedirectResponse(base_of(request), status_code=303)
     set_cookie(request, response, SESSION_COOKIE, token, max_age=lifetime)
     set_cookie(request, response, CSRF_COOKIE, secrets.token_urlsafe(32), max_age=None)
     return secured(response)
@@ -208,7 +216,7 @@ async def sign_out(request: Request) -> Response:
         await checked_form(request)
     except PageError as error:
         return error_page(request, error)
-    return to_sign_in()
+    return to_sign_in(request)
 
 
 @router.get("/static/dashboard.css")
@@ -331,7 +339,7 @@ def dashboard(request: Request) -> Response:
     try:
         caller = signed_in(request)
         if caller is None:
-            return to_sign_in()
+            return to_sign_in(request)
         view = view_of(request, caller)
     except PageError as error:
         return error_page(request, error, caller)
@@ -394,7 +402,7 @@ def download(request: Request, name: str) -> Response:
     try:
         caller = signed_in(request)
         if caller is None:
-            return to_sign_in()
+            return to_sign_in(request)
         view = view_of(request, caller)
         table = name.removesuffix(".csv")
         if not name.endswith(".csv") or not (table in SNAPSHOT_TABLES or table in trends.TITLES):

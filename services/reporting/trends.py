@@ -1,7 +1,8 @@
 """What the dashboard shows: every KPI month by month, the waiting list and caseloads.
 
-The KPIs are exactly GET /kpis's figures for each month (api.kpi_figures, the same function
-and cache; through `disclose` for a commissioner): the dashboard computes no figure of its own.
+The KPIs are exactly GET /kpis's figures for each month (api.compute_figures, the same
+function and cache, with the episodes folded once for the 24 months; through `disclose` for a
+commissioner): the dashboard computes no figure of its own.
 The waiting-list distribution and caseloads by phase count the open episodes on a day, as
 GET /waiting-list and GET /caseloads list them, and a commissioner sees them through the same
 `disclose` (a total and a breakdown: rounded, 1 to 5 suppressed, no cell derivable).
@@ -17,7 +18,7 @@ from fastapi import Request
 
 from services.common.clock import today
 from services.reporting import queries
-from services.reporting.api import applied_positions, engine_of, kpi_figures
+from services.reporting.api import applied_positions, engine_of, monthly_kpi_figures
 from services.reporting.disclosure import disclose, month_end
 from services.reporting.kpis import Period, count
 
@@ -106,12 +107,8 @@ def monthly_figures(
     request: Request, scope: queries.Scope, months: list[Period], commissioner: bool
 ) -> list[dict[str, Any]]:
     """GET /kpis's `figures` for each month, as the caller is shown them."""
-    positions = applied_positions(request)
-    shown = []
-    for month in months:
-        [figures] = kpi_figures(request, scope, month, [queries.Knowledge()], positions)
-        shown.append(disclose(figures) if commissioner else figures)
-    return shown
+    monthly = monthly_kpi_figures(request, scope, months, applied_positions(request))
+    return [disclose(figures) if commissioner else figures for figures in monthly]
 
 
 def trends(months: list[Period], monthly: list[dict[str, Any]]) -> list[Trend]:

@@ -7,7 +7,7 @@ WORKERS ?= 1
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint openapi token verify-audit bench-journey bench-reporting rebuild-reporting migrate-reporting clean
+.PHONY: chromium run test lint openapi token verify-audit bench-journey bench-reporting rebuild-reporting migrate-reporting clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -18,7 +18,16 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(PY) -m services.run --store $(STORE) --workers $(WORKERS)
 
-test: $(STAMP)
+# The browser tests (tests/browser/) drive Debian's Chromium, never a downloaded browser:
+# installed here when missing and apt-get can (as root); otherwise those tests skip, saying so.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium \
+	      || echo "could not install chromium: the browser tests will skip"; \
+	  else echo "no /usr/bin/chromium: the browser tests will skip (apt-get install chromium)"; fi
+
+test: $(STAMP) chromium
 	$(VENV)/bin/ruff check services tests bench
 	$(VENV)/bin/ruff format --check services tests bench
 	$(VENV)/bin/mypy services

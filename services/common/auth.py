@@ -133,6 +133,10 @@ class TokenVerifier:
         self._verified = functools.lru_cache(maxsize=4096)(self._verify)
 
     def read(self, token: str) -> Caller:
+        return self.read_with_expiry(token)[0]
+
+    def read_with_expiry(self, token: str) -> tuple[Caller, float]:
+        """The caller and the token's expiry (seconds since the epoch), verified as read()."""
         try:
             keys = self.keys.current()
         except jwt.PyJWKClientConnectionError as error:
@@ -140,7 +144,7 @@ class TokenVerifier:
         caller, expires = self._verified(keys, token)
         if time.time() >= expires:
             raise _unauthorised("The bearer token has expired; get a new one.")
-        return caller
+        return caller, expires
 
     def _verify(self, keys: jwt.PyJWKSet, token: str) -> tuple[Caller, float]:
         try:

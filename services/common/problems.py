@@ -24,6 +24,7 @@ from services.common.metrics import PROBLEMS
 
 PROBLEM_TYPE_BASE = "https://treatment-journeys.example/problems/"
 MEDIA_TYPE = "application/problem+json"
+FORM_TYPE = "application/x-www-form-urlencoded"
 
 log = logging.getLogger(__name__)
 
@@ -194,8 +195,10 @@ class RequestGuard:
     JSON-only writes (415) and UTF-8 bodies (422, as for any body that is not JSON). A write's
     body is read here, whole, so nothing downstream ever sees part of a rejected one."""
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
-        self.app, self.max_body_bytes = app, max_body_bytes
+    def __init__(self, app: ASGIApp, max_body_bytes: int, form_paths: tuple[str, ...] = ()) -> None:
+        """`form_paths`: path prefixes of HTML forms, which may also post
+        application/x-www-form-urlencoded bodies (bounded and UTF-8 all the same)."""
+        self.app, self.max_body_bytes, self.form_paths = app, max_body_bytes, form_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
@@ -211,10 +214,12 @@ class RequestGuard:
             await self._reject(scope, receive, send, 413)
             return
         content_type = headers.get("content-type", "").split(";")[0].strip().lower()
+        form = content_type == FORM_TYPE and scope["path"].startswith(self.form_paths)
         if (
             length != "0"
             and content_type not in ("application/json", "")
             and not (content_type.endswith("+json"))
+            and not form
         ):
             await self._reject(scope, receive, send, 415)
             return

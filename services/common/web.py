@@ -98,9 +98,11 @@ def create_service_app(
     settings: Settings,
     domain_errors: Mapping[type[Exception], tuple[int, str]],
     private_paths: tuple[str, ...] = ("/",),
+    form_paths: tuple[str, ...] = (),
 ) -> FastAPI:
     """`private_paths`: path prefixes whose authenticated answers carry personal data, so
-    carry Cache-Control: no-store."""
+    carry Cache-Control: no-store. `form_paths`: path prefixes of HTML pages whose forms post
+    application/x-www-form-urlencoded bodies."""
     configure_logging(service)
     keep_private(settings.data_dir)
     # Every PostgreSQL session of this process waits at most this long for a lock (libpq reads
@@ -114,7 +116,7 @@ def create_service_app(
         dev_issuer(settings)  # publishes data_dir/jwks.json, the public keys verified with
     app.state.verifier = token_verifier(settings, service)
     install_problem_handlers(app, domain_errors)
-    app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes, form_paths=form_paths)
     app.add_middleware(ResponseHeaders, private_paths=private_paths)
     instrument(app)
     app.add_middleware(RequestLog)

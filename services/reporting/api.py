@@ -128,11 +128,53 @@ def kpi_figures(
     return [figures for figures in found if figures is not None]
 
 
-def compute_figures(
-    request: Request, scope: queries.Scope, period: Period, knowledges: list[queries.Knowledge]
+def monthly_kpi_figures(
+    request: Request, scope: queries.Scope, months: list[Period], positions: tuple[int, ...]
 ) -> list[dict[str, Any]]:
+    """kpi_figures for each month (as known now), sharing one fold of the episodes: those
+    alive in the months not cached are folded once, and each month is given the ones alive
+    in it, exactly the list queries.episodes would have folded for it alone."""
+    cache: FigureCache = request.app.state.figure_cache
+    knowledge = queries.Knowledge()
+    keys = [(scope, month, knowledge, positions) for month in months]
+    found = [cache.get(key) for key in keys]
+    missing = [month for month, figures in zip(months, found, strict=True) if figures is None]
+    if missing:
+        with engine_of(request).connect() as connection:
+            [folded] = queries.episodes(
+                connection, scope, [knowledge], missing[0].start, missing[-1].end
+            )
+            alive = {
+                month: queries.alive_ids(connection, scope, knowledge, month.start, month.end)
+                for month in missing
+            }
+        for month in missing:
+            ids = alive[month]
+            in_month = [
+                e
+                for e in folded
+                if e.episode_id in ids
+                and e.opened_on <= month.end
+                and (e.discharged_on is None or e.discharged_on >= month.start)
+            ]
+            [figures] = compute_figures(request, scope, month, [knowledge], [in_month])
+            cache.put(keys[months.index(month)], figures)
+            found[months.index(month)] = figures
+    return [figures for figures in found if figures is not None]
+
+
+def compute_figures(
+    request: Request,
+    scope: queries.Scope,
+    period: Period,
+    knowledges: list[queries.Knowledge],
+    folded: list[list[EpisodeView]] | None = None,
+) -> list[dict[str, Any]]:
+    """`folded`: the episodes queries.episodes gives for each knowledge, when already read."""
     start, end = period.start, period.end
     with engine_of(request).connect() as connection:
+        if folded is None:
+            folded = queries.episodes(connection, scope, knowledges, start, end)
         return [
             aggregates.figures(connection, scope, period, k)
             | {
@@ -143,11 +185,7 @@ def compute_figures(
             # The national outcome figures still fold the episodes (the next step: read them
             # from the episode summaries too).
             | outcome_kpis(connection, scope, k, episodes, period, k.as_at or today())
-            for k, episodes in zip(
-                knowledges,
-                queries.episodes(connection, scope, knowledges, start, end),
-                strict=True,
-            )
+            for k, episodes in zip(knowledges, folded, strict=True)
         ]
 
 

@@ -14,7 +14,7 @@ from services.common.settings import Settings
 from services.common.store import store_env
 from services.common.tracing import instrument_engine
 from services.common.web import create_service_app, follower_reasons, service_router
-from services.reporting import db
+from services.reporting import dashboard, db
 from services.reporting.api import FigureCache, router
 from services.reporting.follower import followers
 from services.reporting.ndtms.routes import router as ndtms_router
@@ -91,6 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings,
         ACCESS_ERRORS,
         private_paths=("/caseloads", "/waiting-list", "/access-log", "/ndtms"),
+        form_paths=(dashboard.PATH,),
     )
     app.router.lifespan_context = lifespan
     url = settings.database_url("reporting")
@@ -136,6 +137,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ndtms_router)
     app.include_router(publications_router)
     app.include_router(worklist_router)
+    app.include_router(dashboard.router)
     app.include_router(service_router(health))
     app.include_router(
         access_log_routes(lambda request: request.app.state.access_log, is_party_to_client)

@@ -83,6 +83,13 @@ def alive(scope: Scope, knowledge: Knowledge, start: date, end: date) -> Any:
     return opened.except_(fact_ids("Discharged", FactRow.business_date < start))
 
 
+def alive_ids(
+    connection: Connection, scope: Scope, knowledge: Knowledge, start: date, end: date
+) -> set[str]:
+    """The ids `alive` selects."""
+    return {str(row[0]) for row in connection.execute(alive(scope, knowledge, start, end))}
+
+
 def effective(knowledge: Knowledge) -> Any:
     """The fact rows in force as known at and as at."""
     condition = known(FactRow.recorded_from, FactRow.recorded_to, knowledge)

@@ -14,11 +14,16 @@ model fails loudly in the tests rather than vanishing from the answer.
 """
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
-Suppressed = Literal["suppressed"]
+# Published as a one-value enum rather than a `const`: generated clients (openapi-python-client)
+# mis-parse `integer | const` and would reject every exact count.
+Suppressed = Annotated[
+    Literal["suppressed"],
+    WithJsonSchema({"type": "string", "enum": ["suppressed"], "title": "Suppressed"}),
+]
 Phase = Literal["waiting", "engagement", "delivery", "completion"]
 
 

@@ -10,7 +10,8 @@ carries a whole `percent` (or "suppressed") instead of the ratio, a median whole
 which applies.
 
 Every model forbids properties it does not name: a figure added to the computation without its
-model fails loudly in the tests rather than vanishing from the answer.
+model fails loudly in the tests rather than vanishing from the answer. Fields are declared in the
+order the figures are computed, so the answer's JSON keeps its order too.
 """
 
 from datetime import date, datetime
@@ -96,18 +97,19 @@ class CarePlanCoverageOut(Out):
 
 
 class BySourceOut(Out):
-    """Every referral source code, 0 included (tests check it is every ReferralSource)."""
+    """Every referral source code, 0 included, in code order (tests check it is every
+    ReferralSource)."""
 
-    self: CountOut
-    gp: CountOut
-    cjit: CountOut
     carat: CountOut
-    probation: CountOut
-    hospital: CountOut
-    other_provider: CountOut
-    social_care: CountOut
+    cjit: CountOut
     family_or_friend: CountOut
+    gp: CountOut
+    hospital: CountOut
     other: CountOut
+    other_provider: CountOut
+    probation: CountOut
+    self: CountOut
+    social_care: CountOut
 
 
 class ReferralSourcesOut(Out):

@@ -13,13 +13,15 @@ from typing import Any
 from eventsourcing.domain import CanMutateAggregate
 from pydantic import ConfigDict, create_model
 
+from services.common.feed import INTERNAL_EVENTS
 from services.journey.domain import Episode
+from services.journey.top_coordinator import TopCareCoordination
 from services.referral.domain import Client, PersonLink, Referral
 
 # The aggregates whose events each feed publishes (internal records are never published).
 FEEDS: dict[str, tuple[type, ...]] = {
     "referral": (Client, Referral, PersonLink),
-    "journey": (Episode,),
+    "journey": (Episode, TopCareCoordination),
 }
 # Every event has these; the feed item carries them in its own fields, not in `data`.
 ENVELOPE = frozenset(
@@ -42,6 +44,7 @@ def _event_classes(aggregate: type) -> dict[str, type]:
         if isinstance(value, type)
         and issubclass(value, CanMutateAggregate)
         and name not in ("Event", "Created")
+        and (aggregate.__name__, name) not in INTERNAL_EVENTS
     }
 
 

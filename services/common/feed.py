@@ -76,7 +76,10 @@ def event_id(aggregate_id: UUID, version: int) -> UUID:
 
 
 # Records a service keeps for itself, never published: idempotency keys, consent projections.
-INTERNAL_AGGREGATES = frozenset({"IdempotencyRecord", "ClientConsents", "TopCareCoordination"})
+INTERNAL_AGGREGATES = frozenset({"IdempotencyRecord", "ClientConsents"})
+# Events of a published aggregate kept internal: the TOP coordination record's creation (its
+# namings and endings are published).
+INTERNAL_EVENTS = frozenset({("TopCareCoordination", "CoordinationOpened")})
 
 
 def _unwrap(obj: dict[str, Any]) -> Any:
@@ -110,7 +113,7 @@ def read_feed(
     items = []
     for notification in scanned:
         aggregate_type, _, type_name = notification.topic.rpartition(":")[2].rpartition(".")
-        if aggregate_type in INTERNAL_AGGREGATES:
+        if aggregate_type in INTERNAL_AGGREGATES or (aggregate_type, type_name) in INTERNAL_EVENTS:
             continue
         state = _plain_state(notification.state.decode("utf8"))
         by = state.get("by")

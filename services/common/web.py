@@ -2,6 +2,7 @@
 
 import math
 import os
+import re
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -13,6 +14,7 @@ from eventsourcing.persistence import PersistenceError
 from fastapi import APIRouter, FastAPI, Query, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 
 from services.common.access import (
     ADMINISTRATORS,
@@ -91,6 +93,13 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
+def operation_id(route: APIRoute) -> str:
+    """A short, stable operationId: the route's name in snake case (`read_kpis`,
+    `record_triage_completed`), not FastAPI's name + path + method. Unique per service (tests
+    check it), so a partner's generated client has one readable function per operation."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", route.name).lower()
+
+
 def create_service_app(
     service: str,
     title: str,
@@ -110,7 +119,12 @@ def create_service_app(
     # instead of hanging it. The event store's inserts set their own, equal, bound.
     lock_timeout = max(1, math.ceil(settings.write_timeout_seconds))
     os.environ.setdefault("PGOPTIONS", f"-c lock_timeout={lock_timeout}s")
-    app = FastAPI(title=title, description=description, version="1.0.0")
+    app = FastAPI(
+        title=title,
+        description=description,
+        version="1.0.0",
+        generate_unique_id_function=operation_id,
+    )
     app.state.settings = settings
     if settings.local_identity:
         dev_issuer(settings)  # publishes data_dir/jwks.json, the public keys verified with
@@ -277,6 +291,7 @@ def service_router(health: Callable[[Request], dict[str, Any]]) -> APIRouter:
         openapi_extra={"security": []},
         responses={503: {"description": "Not ready: `reasons` says why"}},
         summary="Get Health (the same answer as /health/ready)",
+        name="get_health",
     )
 
     @router.get(

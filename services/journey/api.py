@@ -246,6 +246,7 @@ def re_engage(
     response_model=EpisodeWrittenOut,
     responses=WRITE_PROBLEMS,
     tags=["corrections"],
+    name="mark_event_in_error",
 )
 def mark_in_error(
     episode_id: UUID,
@@ -279,6 +280,7 @@ def mark_in_error(
     response_model=EpisodeWrittenOut,
     responses=WRITE_PROBLEMS,
     tags=["corrections"],
+    name="correct_event",
 )
 def correct(
     episode_id: UUID,

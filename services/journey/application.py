@@ -443,10 +443,14 @@ class JourneyApplication(JsonApplication):
         return self._owners.get(episode_id)
 
     def clients_of(self, items: list[FeedItem]) -> list[UUID | None]:
-        """For the audit of feed pages: the client of each item's episode."""
+        """For the audit of feed pages: the client of each item's episode (or TOP coordination)."""
         self._log_index.catch_up()
-        owners = [self._owners.get(item.aggregate_id) for item in items]
-        return [owner[1] if owner else None for owner in owners]
+        clients: list[UUID | None] = []
+        for item in items:
+            owner = self._owners.get(item.aggregate_id)
+            named = item.data.get("client_id") if item.aggregate_type != "Episode" else None
+            clients.append(owner[1] if owner else UUID(named) if named else None)
+        return clients
 
     def _index_event(self, domain_event: Any) -> None:
         if type(domain_event).__name__ == "EpisodeOpened":

@@ -100,6 +100,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         may_see = application.sharing(caller.organisation, purpose)
 
         def visible(item: FeedItem) -> bool:
+            if item.aggregate_type == "TopCareCoordination":  # its own coordination only
+                return bool(item.data.get("organisation") == caller.organisation)
             owner = application.episode_owner(item.aggregate_id)
             return owner is not None and may_see(*owner)
 

@@ -3,8 +3,12 @@ Treatment Outcomes Profiles (reference §5.4, TOPCC).
 
 It is a per-client record, not an episode event: the rule "one open coordinator per client"
 spans the client's episodes at several organisations, and one small aggregate per client makes
-it hold atomically (two organisations naming themselves at once conflict on its version). Like
-ClientConsents it is internal, never published on the feed.
+it hold atomically (two organisations naming themselves at once conflict on its version).
+
+Its namings and endings are published on the journey feed (CoordinatorNamed, CoordinatorEnded:
+the client and the coordinating organisation), so the reporting service can fill the national
+return's TOPCC item; the record's creation (CoordinationOpened) is internal. Events recorded
+before `client_id` and `organisation` were added to them lack those fields.
 """
 
 from datetime import date
@@ -46,7 +50,7 @@ class TopCareCoordination(Aggregate):
             raise CoordinatorAlreadyOpenError(
                 f"{current['organisation']} is the TOP care coordinator since {current['from']}."
             )
-        self._named(organisation=organisation, on=on, by=by)
+        self._named(organisation=organisation, on=on, by=by, client_id=self.client_id)
 
     def end(self, on: date, by: dict[str, str]) -> None:
         current = self.current
@@ -54,16 +58,24 @@ class TopCareCoordination(Aggregate):
             raise NoOpenCoordinatorError("The client has no open TOP care coordinator.")
         if on < current["from"]:
             raise NoOpenCoordinatorError(f"The coordinator was named on {current['from']}.")
-        self._ended(on=on, by=by)
+        self._ended(on=on, by=by, client_id=self.client_id, organisation=current["organisation"])
 
     @event("CoordinatorNamed")
-    def _named(self, organisation: str, on: date, by: dict[str, str]) -> None:
+    def _named(
+        self, organisation: str, on: date, by: dict[str, str], client_id: UUID | None = None
+    ) -> None:
         self.coordinators.append(
             {"organisation": organisation, "from": on, "ended_on": None, "named_by": by}
         )
 
     @event("CoordinatorEnded")
-    def _ended(self, on: date, by: dict[str, str]) -> None:
+    def _ended(
+        self,
+        on: date,
+        by: dict[str, str],
+        client_id: UUID | None = None,
+        organisation: str | None = None,
+    ) -> None:
         current = self.current
         if current is not None:
             current["ended_on"] = on

@@ -258,6 +258,7 @@ def decision_route(path: str, decision: str, body_type: type[Any], summary: str)
         tags=["referrals"],
         responses={**WRITE_PROBLEMS, **(EPISODE_LINK if decision == "accept" else {})},
         summary=summary,
+        name=decision if "consent" in decision else f"{decision}_referral",
     )(decide)
 
 

@@ -82,7 +82,9 @@ def write_link(
 RESPONSES = problems(400, 401, 403, 404, 409, 413, 415, 422)
 
 
-@router.post("/persons/merge", response_model=PersonLinkOut, responses=RESPONSES)
+@router.post(
+    "/persons/merge", response_model=PersonLinkOut, responses=RESPONSES, name="merge_persons"
+)
 def merge(
     body: MergeIn, app: App, log: Log, caller: Administrator, purpose: Purpose, key: Key
 ) -> PersonLinkOut:
@@ -104,7 +106,9 @@ def merge(
     return link_out(link)
 
 
-@router.post("/persons/split", response_model=PersonLinkOut, responses=RESPONSES)
+@router.post(
+    "/persons/split", response_model=PersonLinkOut, responses=RESPONSES, name="split_persons"
+)
 def split(
     body: SplitIn, app: App, log: Log, caller: Administrator, purpose: Purpose, key: Key
 ) -> PersonLinkOut:

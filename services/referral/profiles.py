@@ -1,7 +1,9 @@
 """The client profile for the national return (DESIGN.md "The national return"): recorded, and
 reviewed, by an organisation party to the client; each organisation holds its own.
 
-Access: staff of an organisation party to the client; the write is audited.
+Access: staff of an organisation party to the client record it; staff and administrators of
+such an organisation read it back (to anyone else the client does not exist: 404, as for a
+client that does not exist; commissioners 403). Writes and reads are audited.
 """
 
 from typing import Annotated, Any
@@ -10,7 +12,7 @@ from uuid import UUID
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field, StringConstraints
 
-from services.common.access import Purpose, Staff, written
+from services.common.access import Purpose, Reader, Staff, audited, written
 from services.common.codes import (
     AccommodationNeed,
     Employment,
@@ -20,7 +22,7 @@ from services.common.codes import (
     SexualOrientation,
     YesNoDeclined,
 )
-from services.common.deps import WRITE_PROBLEMS, IfMatch, Key, Log, recorded_by
+from services.common.deps import READ_PROBLEMS, WRITE_PROBLEMS, IfMatch, Key, Log, recorded_by
 from services.common.idempotency import keyed_write
 from services.common.schemas import Day, StrictIn
 from services.common.versions import set_etag
@@ -95,6 +97,26 @@ def record_profile(
     written(log, caller, purpose, "client", client.id, client.id)
     set_etag(response, client.version)
     response.headers["Location"] = f"/clients/{client.id}"
+    return ProfileOut(
+        client_id=client.id,
+        version=client.version,
+        organisation=caller.organisation,
+        profile=ProfileItems.model_validate(client.profiles.get(caller.organisation, {})),
+    )
+
+
+@router.get("/clients/{client_id}/profile", response_model=ProfileOut, responses=READ_PROBLEMS)
+def read_profile(
+    client_id: UUID, app: App, log: Log, caller: Reader, purpose: Purpose, response: Response
+) -> ProfileOut:
+    """Your organisation's client profile as now recorded (items not recorded are null), for
+    organisations party to the client, like `GET /clients/{client_id}`; another organisation's
+    profile is its own. The ETag is the client's version, for `If-Match` on the next review.
+    Audited."""
+    with audited(log, caller, purpose, "client-profile", client_id) as read:
+        read.client_id = client_id if app.get_client_or_none(client_id) else None
+        client = app.visible_client(caller.organisation, client_id)
+    set_etag(response, client.version)
     return ProfileOut(
         client_id=client.id,
         version=client.version,

@@ -159,5 +159,7 @@ def figures(
         "re_engagements": kpis.re_engagements(
             queries.re_engagements(connection, scope, knowledge, *p), period
         ),
-        "handover_continuity": kpis.handover_continuity(referrals, period),
+        "handover_continuity": kpis.handover_continuity(
+            queries.handovers(connection, scope, knowledge, *p), period
+        ),
     }

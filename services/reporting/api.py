@@ -32,6 +32,7 @@ from services.reporting.disclosure import RULES, disclose, period_problem
 from services.reporting.follower import FEEDS, stored_position
 from services.reporting.kpis import Period
 from services.reporting.outcomes import outcome_kpis
+from services.reporting.schemas import CaseloadOut, KpisOut, WaitingListOut
 from services.reporting.views import EpisodeView
 
 router = APIRouter()
@@ -199,7 +200,12 @@ def differences(before: Any, after: Any, path: str = "") -> list[dict[str, Any]]
     return [] if before == after else [{"figure": path, "known_at": before, "current": after}]
 
 
-@router.get("/kpis", tags=["kpis"], responses={**READ_PROBLEMS, 304: {"description": "Unchanged"}})
+@router.get(
+    "/kpis",
+    tags=["kpis"],
+    response_model=KpisOut,
+    responses={**READ_PROBLEMS, 304: {"description": "Unchanged"}},
+)
 def read_kpis(
     request: Request,
     response: Response,
@@ -335,7 +341,7 @@ def audit_rows(
         record(log_of(request), caller, purpose, what, records)
 
 
-@router.get("/caseloads", tags=["caseloads"], responses=READ_PROBLEMS)
+@router.get("/caseloads", tags=["caseloads"], response_model=CaseloadOut, responses=READ_PROBLEMS)
 def read_caseload(
     request: Request,
     caller: CurrentCaller,
@@ -390,7 +396,9 @@ def caseload_row(e: EpisodeView, day: date) -> dict[str, Any]:
     }
 
 
-@router.get("/waiting-list", tags=["caseloads"], responses=READ_PROBLEMS)
+@router.get(
+    "/waiting-list", tags=["caseloads"], response_model=WaitingListOut, responses=READ_PROBLEMS
+)
 def read_waiting_list(
     request: Request,
     caller: CurrentCaller,

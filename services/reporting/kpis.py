@@ -254,6 +254,8 @@ def re_engagements(events: list[tuple[date, str]], period: Period) -> dict[str, 
 
 
 def handover_continuity(referrals: list[ReferralView], period: Period) -> dict[str, Any]:
+    """Over the handovers the scope is party to: a CJIT's are those it received, a CARAT
+    team's those it made (queries.handovers)."""
     handovers = [
         r
         for r in referrals
@@ -281,7 +283,10 @@ def all_kpis(
     referrals: list[ReferralView],
     re_engaged: list[tuple[date, str]],
     period: Period,
+    handovers: list[ReferralView],
 ) -> dict[str, Any]:
+    """`referrals`: those received in scope; `handovers`: CARAT -> CJIT handovers the scope is
+    party to (received or made)."""
     by_referral = {e.referral_id: e for e in episodes if e.referral_id}
     return {
         "numbers_in_treatment": numbers_in_treatment(episodes, period),
@@ -292,7 +297,7 @@ def all_kpis(
         "referral_sources": referral_sources(referrals, period),
         "criminal_justice_engagement": criminal_justice_engagement(referrals, by_referral, period),
         "re_engagements": re_engagements(re_engaged, period),
-        "handover_continuity": handover_continuity(referrals, period),
+        "handover_continuity": handover_continuity(handovers, period),
     }
 
 

@@ -39,8 +39,9 @@ Definitions, and the reading chosen where one was open:
 - care-plan coverage's "agreed care plan" is a care plan agreed after the comprehensive
   assessment (CarePlanAgreed); the initial care plan agreed at triage is not it, but its
   next review date counts, like any agreed or reviewed plan's, for overdue reviews;
-- referral sources, criminal-justice engagement and handover continuity for an
-  organisation are those of the referrals it received;
+- referral sources and criminal-justice engagement for an organisation are those of the
+  referrals it received; handover continuity is over the handovers it is party to: those it
+  received (a CJIT) and those it made (the CARAT team that handed over), alike;
 - the median days from release to acceptance is over the accepted handovers that carry a
   release date (`over` says how many);
 - caseloads and waiting lists list episodes open on the day (not discharged before it);

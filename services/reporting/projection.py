@@ -17,6 +17,7 @@ from services.catalogue import require
 from services.common.feed import FeedItem
 from services.reporting import consents, summaries
 from services.reporting.models import ClientArea, FactRow, PersonLinkRow, ReferralRow
+from services.reporting.ndtms import coordinators
 from services.reporting.ndtms.models import ClientProfileRow, NdtmsClient
 
 CORRECTIONS = (require("journey", "EventRecordedInError"), require("journey", "EventCorrected"))
@@ -215,8 +216,13 @@ class JourneyProjector:
 
     def project_page(self, connection: Connection, items: list[FeedItem]) -> None:
         rows: list[dict[str, Any]] = []
+        episodes = set()
         for item in items:
+            if item.aggregate_type == coordinators.AGGREGATE:  # a client's, not an episode's
+                coordinators.project(connection, item)
+                continue
             episode_id = str(item.aggregate_id)
+            episodes.add(episode_id)
             if item.type == "EpisodeOpened":
                 self._organisations[episode_id] = item.data["organisation"]
             if item.type in CORRECTIONS:
@@ -227,7 +233,7 @@ class JourneyProjector:
             rows.append(self._fact(connection, item, episode_id))
         if rows:
             connection.execute(insert(FactRow), rows)
-        summaries.refresh(connection, {str(item.aggregate_id) for item in items})
+        summaries.refresh(connection, episodes)
 
     def _fact(self, connection: Connection, item: FeedItem, episode_id: str) -> dict[str, Any]:
         return {

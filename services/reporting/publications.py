@@ -37,6 +37,7 @@ from services.reporting.api import (
 )
 from services.reporting.disclosure import RULES, disclose
 from services.reporting.kpis import Period
+from services.reporting.schemas import PeriodOut, ScopeOut
 
 COMMISSIONERS = frozenset({Role.COMMISSIONER})
 
@@ -105,16 +106,6 @@ class PublicationIn(StrictIn):
     area: str | None = Field(
         default=None, pattern=AREA_PATTERN, description="A postcode area, e.g. LS"
     )
-
-
-class PeriodOut(BaseModel):
-    start: date
-    end: date
-
-
-class ScopeOut(BaseModel):
-    organisation: str | None
-    area: str | None
 
 
 class PublicationSummary(BaseModel):

@@ -188,12 +188,42 @@ def referrals(
 ) -> list[ReferralView]:
     """Referrals received in [start, end] in scope."""
     query = select(ReferralRow).where(ReferralRow.referral_date.between(start, end))
+    if scope.organisation is not None:
+        query = query.where(ReferralRow.receiving_organisation == scope.organisation)
+    return referral_views(connection, query, scope, knowledge)
+
+
+def handovers(
+    connection: Connection,
+    scope: Scope,
+    knowledge: Knowledge,
+    start: date = date.min,
+    end: date = date.max,
+) -> list[ReferralView]:
+    """CARAT -> CJIT handovers made in [start, end] in scope: for an organisation, those it
+    received (a CJIT) and those it made (the CARAT team that handed over) alike."""
+    query = select(ReferralRow).where(
+        ReferralRow.handover_kind == "carat_to_cjit",
+        ReferralRow.referral_date.between(start, end),
+    )
+    if scope.organisation is not None:
+        query = query.where(
+            or_(
+                ReferralRow.receiving_organisation == scope.organisation,
+                ReferralRow.referring_organisation == scope.organisation,
+            )
+        )
+    return referral_views(connection, query, scope, knowledge)
+
+
+def referral_views(
+    connection: Connection, query: Any, scope: Scope, knowledge: Knowledge
+) -> list[ReferralView]:
+    """The referrals a query selects, as known at and as at, in the scope's area."""
     if knowledge.known_at is not None:
         query = query.where(ReferralRow.recorded_at <= knowledge.known_at)
     if knowledge.as_at is not None:
         query = query.where(ReferralRow.referral_date <= knowledge.as_at)
-    if scope.organisation is not None:
-        query = query.where(ReferralRow.receiving_organisation == scope.organisation)
     views = []
     for row in connection.execute(query):
         accepted = row.accepted_on

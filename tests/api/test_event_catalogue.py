@@ -55,6 +55,11 @@ def test_every_published_event_is_in_the_catalogue_with_the_data_it_describes(
         f"/clients/{client_id}/profile", json=profile, headers=d.headers_for(episode)
     )
     assert response.status_code == 201, response.text
+    coordinator = f"/clients/{client_id}/top-care-coordinator"
+    owner = d.headers_for(episode)
+    for path, on in ((coordinator, 45), (f"{coordinator}/end", 15)):
+        named = d.journey.post(path, json={"on": days_ago(on)}, headers=owner)
+        assert named.status_code == 201, named.text
     seen: dict[str, set[str]] = {"referral": set(), "journey": set()}
     for name, client in (("referral", d.referral), ("journey", d.journey)):
         for item in feed(client):

@@ -1,5 +1,6 @@
 """openapi/ holds exactly what the apps serve, so the public contract cannot drift silently."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -52,3 +53,22 @@ def test_every_error_response_is_declared_as_problem_json(settings: Settings) ->
                     if status.startswith(("4", "5")):
                         content = response.get("content", {})
                         assert "application/problem+json" in content, (method, path, status)
+
+
+def test_every_operation_has_a_short_stable_id_unique_in_its_service(settings: Settings) -> None:
+    """operationIds are the route names in snake case (a generated client's function names),
+    never FastAPI's generated name + path + method."""
+    for name, app in service_apps(settings).items():
+        operations = [
+            (method, path, operation)
+            for path, methods in app.openapi()["paths"].items()
+            for method, operation in methods.items()
+        ]
+        ids = [operation["operationId"] for _, _, operation in operations]
+        assert len(ids) == len(set(ids)), (name, sorted(i for i in ids if ids.count(i) > 1))
+        for method, path, operation in operations:
+            operation_id = operation["operationId"]
+            assert re.fullmatch(r"[a-z][a-z0-9_]{2,40}", operation_id), (name, path, operation_id)
+            assert not operation_id.endswith(f"_{method}"), (name, path, operation_id)
+    kpis = service_apps(settings)["reporting"].openapi()["paths"]["/kpis"]["get"]
+    assert kpis["operationId"] == "read_kpis"

@@ -148,4 +148,15 @@ def test_one_top_care_coordinator_per_client(journey_driver: JourneyDriver) -> N
     read = d.journey.get(path, headers=H).json()
     assert [c["from_on"] for c in read["history"]] == [days_ago(40), days_ago(10)]
     assert read["current"]["organisation"] == "ORG1"
-    assert "TopCareCoordination" not in {i["aggregate_type"] for i in d.feed()}
+    # On the feed: the namings and endings (the record's creation is internal), each naming
+    # the client and the coordinator; a partner's feed carries only its own coordination.
+    published = [
+        (i["type"], i["data"]) for i in d.feed() if i["aggregate_type"] == "TopCareCoordination"
+    ]
+    data = {"client_id": client, "organisation": "ORG1"}
+    kinds = ["CoordinatorNamed", "CoordinatorEnded", "CoordinatorNamed"]
+    assert published == [(kind, data) for kind in kinds]
+    for partner, sees in ((H, 3), (CJIT, 0)):
+        page = d.journey.get("/feed", params={"limit": 1000}, headers=partner).json()
+        mine = [i for i in page["items"] if i["aggregate_type"] == "TopCareCoordination"]
+        assert len(mine) == sees, page

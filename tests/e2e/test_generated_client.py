@@ -20,7 +20,8 @@ from tests.support import ServiceProcess, token, wait_until
 
 pytestmark = pytest.mark.e2e
 GENERATOR = Path(sys.executable).parent / "openapi-python-client"
-GENERATED = ("referral_client", "journey_client")
+GENERATED = ("referral_client", "journey_client", "reporting_client")
+SERVICES = ("referral", "journey", "reporting")
 
 
 def generate(name: str, into: Path) -> None:
@@ -47,14 +48,14 @@ def generate(name: str, into: Path) -> None:
 
 @pytest.fixture
 def clients(tmp_path: Path) -> Iterator[dict[str, Any]]:
-    """The generated packages, imported: referral_client and journey_client."""
+    """The generated packages, imported: referral_client, journey_client, reporting_client."""
     out = tmp_path / "generated"
     out.mkdir()
-    for name in ("referral", "journey"):
+    for name in SERVICES:
         generate(name, out)
     sys.path.insert(0, str(out))
     try:
-        yield {name: importlib.import_module(f"{name}_client") for name in ("referral", "journey")}
+        yield {name: importlib.import_module(f"{name}_client") for name in SERVICES}
     finally:
         sys.path.remove(str(out))
         for module in [m for m in sys.modules if m.split(".")[0] in GENERATED]:
@@ -91,14 +92,14 @@ def test_a_generated_client_drives_a_referral_to_a_kpi(
     referrals = referral_client.AuthenticatedClient(base_url=system["referral"].url, token=bearer)
     journeys = journey_client.AuthenticatedClient(base_url=system["journey"].url, token=bearer)
 
-    register = api(referral_client, "clients.register_client_clients_post")
+    register = api(referral_client, "clients.register_client")
     client = register.sync(client=referrals, body=rm.ClientIn.from_dict(client_body()))
     assert isinstance(client, rm.ClientOut), client
-    make = api(referral_client, "referrals.make_referral_referrals_post")
+    make = api(referral_client, "referrals.make_referral")
     body = rm.ReferralIn.from_dict(referral_body(str(client.id), referral_date=days_ago(20)))
     referral = make.sync(client=referrals, body=body)
     assert isinstance(referral, rm.ReferralOut), referral
-    accept = api(referral_client, "referrals.accept_referrals_referral_id_accept_post")
+    accept = api(referral_client, "referrals.accept_referral")
     accepted = accept.sync_detailed(
         referral.id,
         client=referrals,
@@ -111,7 +112,7 @@ def test_a_generated_client_drives_a_referral_to_a_kpi(
     assert accepted.headers["link"] == f'</episodes/{episode_id}>; rel="episode"'
 
     # The journey service opens the episode once it has followed the referral feed.
-    find = api(journey_client, "episodes.find_episode_episodes_get")
+    find = api(journey_client, "episodes.find_episode")
 
     def episode_opened() -> Any:
         found = find.sync(client=journeys, referral_id=referral.id)
@@ -120,7 +121,7 @@ def test_a_generated_client_drives_a_referral_to_a_kpi(
     opened = wait_until(episode_opened)
     assert opened.id == episode_id and opened.version == 1
 
-    triage = api(journey_client, "episodes.record_triage_completed_episodes_episode_id_triage_post")
+    triage = api(journey_client, "episodes.record_triage_completed")
     triaged = triage.sync(
         episode_id,
         client=journeys,
@@ -137,9 +138,7 @@ def test_a_generated_client_drives_a_referral_to_a_kpi(
     )
     assert isinstance(triaged, jm.EpisodeWrittenOut), triaged
     assert triaged.event_version == 2
-    care_plan = api(
-        journey_client, "episodes.record_care_plan_agreed_episodes_episode_id_care_plan_post"
-    )
+    care_plan = api(journey_client, "episodes.record_care_plan_agreed")
     planned = care_plan.sync(
         episode_id,
         client=journeys,
@@ -151,22 +150,32 @@ def test_a_generated_client_drives_a_referral_to_a_kpi(
     assert isinstance(planned, jm.EpisodeWrittenOut), planned
     assert planned.event_version == 3
 
-    read = api(journey_client, "episodes.read_episode_episodes_episode_id_get")
+    read = api(journey_client, "episodes.read_episode")
     episode = read.sync(episode_id, client=journeys)
     assert isinstance(episode, jm.EpisodeOut), episode
     assert episode.version == 3 and episode.triaged_on == date.fromisoformat(days_ago(18))
     assert episode.latest_plan.kind == "care_plan"
 
-    # KPIs: the reporting document's figures are not typed yet, so read the raw response with
-    # the generated client's HTTP session.
-    reporting = journey_client.AuthenticatedClient(
-        base_url=system["reporting"].url, token=bearer
-    ).get_httpx_client()
-    params = {"period_start": days_ago(30), "period_end": days_ago(0)}
+    # KPIs, typed: the figures are models, a count an int for the organisation's own figures.
+    reporting_client = clients["reporting"]
+    km = importlib.import_module("reporting_client.models")
+    reporting = reporting_client.AuthenticatedClient(base_url=system["reporting"].url, token=bearer)
+    read_kpis = api(reporting_client, "kpis.read_kpis")
+    period = {
+        "period_start": date.fromisoformat(days_ago(30)),
+        "period_end": date.fromisoformat(days_ago(0)),
+    }
 
     def referrals_counted() -> Any:
-        kpis = reporting.get("/kpis", params=params)
-        assert kpis.status_code == 200, kpis.text
-        return kpis.json()["figures"]["referral_sources"]["total"]["count"] == 1
+        kpis = read_kpis.sync(client=reporting, **period)
+        assert isinstance(kpis, km.KpisOut), kpis
+        return kpis if kpis.figures.referral_sources.total.count == 1 else None
 
-    wait_until(referrals_counted)
+    kpis = wait_until(referrals_counted)
+    assert kpis.suppressed_small_numbers is False
+    figures = kpis.figures
+    assert figures.referral_sources.by_source.gp.count == 1
+    assert figures.numbers_in_treatment.count == 0  # no structured intervention yet
+    within = figures.waiting_times.within_21_days
+    assert isinstance(within, km.ShareOut) and within.ratio is None  # none started
+    assert isinstance(figures.waiting_times.median_days, km.StatisticOut)

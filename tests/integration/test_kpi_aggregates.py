@@ -26,6 +26,7 @@ def oracle(
         queries.referrals(connection, scope, knowledge, start, end),
         queries.re_engagements(connection, scope, knowledge, start, end),
         period,
+        queries.handovers(connection, scope, knowledge, start, end),
     )
 
 

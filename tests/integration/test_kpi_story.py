@@ -28,10 +28,12 @@ accepted 21, referred 33 not accepted.
 
 from typing import Any
 
+from services.common.auth import Role
 from services.common.codes import ReferralSource
 from tests.builders import days_ago, handover_referral_body, referral_body
 from tests.journey_driver import CARAT, CJIT, GOALS, H
 from tests.reporting_driver import ReportingDriver
+from tests.support import auth
 
 P = {"period_start": days_ago(100), "period_end": days_ago(10)}
 
@@ -198,6 +200,46 @@ def test_handover_continuity_for_the_receiving_cjit(reporting_driver: ReportingD
     # Three CARAT referrals in P, none started structured treatment.
     assert counts(k["criminal_justice_engagement"]) == (0, 3)
     assert k["numbers_in_treatment"]["count"] == 0
+
+
+def test_handover_continuity_for_the_carat_team_that_handed_over(
+    reporting_driver: ReportingDriver,
+) -> None:
+    """HMP1 made the story's three handovers; a second prison, HMP2, hands one more over to
+    CJIT1 (referred 20 days ago, release 31 days ago, not accepted). Each CARAT team sees the
+    handovers it made; CJIT1 all four it received; ORG1, party to none, none."""
+    record_the_story(reporting_driver)
+    d = reporting_driver.journeys
+    other_prison = auth("HMP2", Role.CARAT)
+    client = d.referral.post("/clients", json={**CLIENT}, headers=other_prison).json()
+    body = {
+        **handover_referral_body(client["id"], referral_date=days_ago(20)),
+        "referring_organisation": "HMP2",
+    }
+    made = d.referral.post("/referrals", json=body, headers=other_prison)
+    assert made.status_code == 201, made.text
+    reporting_driver.follow()
+
+    # HMP1: referred 40 (accepted 25: 6 days after release), 35 (accepted 21: 10 days), 33
+    # (not accepted): 2 of 3 accepted, median of 6 and 10 is 8.
+    h = reporting_driver.kpis(CARAT, **P)["figures"]["handover_continuity"]
+    assert h["handovers"]["count"] == 3
+    assert counts(h["accepted"]) == (2, 3)
+    assert h["median_days_release_to_acceptance"]["value"] == 8
+    # HMP2: its one handover, not accepted, no median.
+    h = reporting_driver.kpis(other_prison, **P)["figures"]["handover_continuity"]
+    assert h["handovers"]["count"] == 1
+    assert counts(h["accepted"]) == (0, 1)
+    assert h["median_days_release_to_acceptance"]["value"] is None
+    # CJIT1 received all four.
+    h = reporting_driver.kpis(CJIT, **P)["figures"]["handover_continuity"]
+    assert h["handovers"]["count"] == 4
+    assert counts(h["accepted"]) == (2, 4)
+    # A CARAT team's handovers are not referrals it received.
+    sources = reporting_driver.kpis(CARAT, **P)["figures"]["referral_sources"]
+    assert sources["total"]["count"] == 0
+    org1 = reporting_driver.kpis(H, **P)["figures"]["handover_continuity"]
+    assert org1["handovers"]["count"] == 0
 
 
 def test_as_at_the_middle_of_the_period(reporting_driver: ReportingDriver) -> None:

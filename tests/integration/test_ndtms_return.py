@@ -16,7 +16,7 @@ holds every episode here unless today is in the first days of April.
 import csv
 import io
 from calendar import monthrange
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -24,7 +24,7 @@ import pytest
 from services.common.auth import Role
 from services.reporting.ndtms.mapping import COLUMNS
 from tests.builders import days_ago
-from tests.journey_driver import GOALS, H
+from tests.journey_driver import GOALS, SERVICE, H
 from tests.reporting_driver import ReportingDriver
 from tests.support import auth
 
@@ -210,6 +210,64 @@ def test_the_extract_cell_by_cell(reporting_driver: ReportingDriver) -> None:
     for item, cell in zip(COLUMNS, reduced, strict=True):
         assert cell == kept.get(item, ""), item
     assert len(rows) == 3
+
+
+def coordinate(r: ReportingDriver, episode: str, path: str, on: int) -> None:
+    """Name (path "") or end (path "/end") ORG1 as the client's TOP care coordinator."""
+    client_id = r.journeys.episode(episode)["client_id"]
+    url = f"/clients/{client_id}/top-care-coordinator{path}"
+    response = r.journeys.journey.post(url, json={"on": days_ago(on)}, headers=H)
+    assert response.status_code == 201, response.text
+
+
+def test_the_top_care_coordinator_cell(reporting_driver: ReportingDriver) -> None:
+    """TOPCC: Y when ORG1 was the client's TOP care coordinator on the row's last day in the
+    window (the period end, or the discharge before it), N when it was not, NA when nobody was
+    ever named; as known at `known_at`.
+
+      A  (above) ORG1 named 30 days ago, still coordinating: Y.
+      E  referred 25, consent; ORG1 named 20 days ago, ended 5 days ago: N at the period end.
+      F  referred 25, consent, discharged 15 days ago; ORG1 named 20, ended 3 days ago, after
+         the discharge: Y (it coordinated on the discharge day).
+      C  referred 25, consent, never named: NA.
+    Known at a time after E's and F's namings and before their endings and A's naming: A NA,
+    E Y (not yet ended), F Y.
+    """
+    r = reporting_driver
+    a, _ = record_a(r)
+    rows = {}
+    for name in ("E", "F", "C"):
+        rows[name] = r.journeys.open_episode(referred=25, accepted=24)
+        profile(r, rows[name], 24, consent_to_national_return=True)
+    e, f = rows["E"], rows["F"]
+    r.journeys.discharge(f, on=15, reason="treatment_completed_drug_free")
+    coordinate(r, e, "", on=20)
+    coordinate(r, f, "", on=20)
+    r.follow()
+    known_then = datetime.now(UTC).isoformat()
+    coordinate(r, e, "/end", on=5)
+    coordinate(r, f, "/end", on=3)
+    coordinate(r, a, "", on=30)
+    r.follow()
+
+    def topcc(**params: Any) -> dict[str, str]:
+        found, _ = extract(r, **params)
+        column = COLUMNS.index("TOPCC")
+        episodes = {row[COLUMNS.index("EPISODID")]: row[column] for row in found[1:]}
+        return {name: episodes[episode] for name, episode in (("A", a), *rows.items())}
+
+    assert topcc() == {"A": "Y", "E": "N", "F": "Y", "C": "NA"}
+    assert topcc(known_at=known_then) == {"A": "NA", "E": "Y", "F": "Y", "C": "NA"}
+    # The journey feed publishes the namings and endings (not the record's creation).
+    feed = r.journeys.journey.get("/feed", params={"limit": 1000}, headers=SERVICE).json()
+    kinds = [i["type"] for i in feed["items"] if i["aggregate_type"] == "TopCareCoordination"]
+    assert kinds == ["CoordinatorNamed"] * 2 + ["CoordinatorEnded"] * 2 + ["CoordinatorNamed"]
+    named = next(i for i in feed["items"] if i["type"] == "CoordinatorNamed")
+    assert named["data"] == {
+        "client_id": r.journeys.episode(e)["client_id"],
+        "organisation": "ORG1",
+    }
+    assert named["business_date"] == days_ago(20)
 
 
 def test_validation_errors_one_by_one(reporting_driver: ReportingDriver) -> None:

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, or_, select
 from services.common.codes import STRUCTURED_TIERS, Tier
 from services.reporting.models import FactRow
 from services.reporting.ndtms import mapping as m
+from services.reporting.ndtms.coordinators import coordinators, is_coordinator
 from services.reporting.ndtms.models import ClientProfileRow, NdtmsClient
 
 
@@ -63,6 +64,9 @@ class EpisodeRecord:
     client: "Attributors | None" = None
     profile: dict[str, Any] = field(default_factory=dict)
     top: dict[str, Any] = field(default_factory=dict)  # the latest TOP
+    # This organisation the client's TOP care coordinator on the row's last day in the window
+    # (the period end, or the discharge before it); None when none was ever named.
+    top_care_coordinator: bool | None = None
 
     @property
     def intervention(self) -> dict[str, Any] | None:
@@ -169,9 +173,18 @@ def attach_clients(
             .order_by(ClientProfileRow.business_date, ClientProfileRow.recorded_at)
         ):
             profiles[client_id].update(json.loads(data))
+    named = {
+        client_id: found
+        for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500))
+        for client_id, found in coordinators(connection, chunk, known_at).items()
+    }
     for record in records:
         record.client = clients.get(record.client_id)
         record.profile = profiles.get(record.client_id, {})
+        last_day = min(record.discharged_on or scope.period_end, scope.period_end)
+        record.top_care_coordinator = is_coordinator(
+            named.get(record.client_id, []), scope.organisation, last_day
+        )
 
 
 @dataclass
@@ -279,7 +292,7 @@ def row(record: EpisodeRecord, organisation: str) -> Row:
         "REFHEPGY": None,
         "HLCASSDT": None,
         "NALOXISS": "Y" if record.naloxone else None,
-        "TOPCC": None,
+        "TOPCC": yes_no(record.top_care_coordinator),
         "DISD": iso(record.discharged_on),
         "DISRSN": code("DISRSN", record.exit_reason),
         "MODID": i.get("id"),

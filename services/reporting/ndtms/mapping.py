@@ -95,7 +95,7 @@ EPISODE_ITEMS = (
     "REFHEPGY",  # [impl]: not held
     "HLCASSDT",  # [BD-EARLY]: not held
     "NALOXISS",  # [CJIT-P]: GUESS Y/N
-    "TOPCC",  # [TOP2] [impl]: not held here (no TOP yet)
+    "TOPCC",  # [TOP2] §5.4: Y/N, this provider the client's TOP care coordinator (NA: none named)
     "DISD",  # [impl]
     "DISRSN",  # [impl]
 )

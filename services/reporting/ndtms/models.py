@@ -48,3 +48,23 @@ class Submission(Base):
     rows: Mapped[int] = mapped_column(Integer, nullable=False)
     submitted_by: Mapped[str] = mapped_column(String(128), nullable=False)
     submitted_at: Mapped[Any] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
+class TopCoordinatorRow(Base):
+    """One naming of a client's TOP care coordinator (journey feed: CoordinatorNamed), closed by
+    its ending (CoordinatorEnded); each known from when it was recorded."""
+
+    __tablename__ = "ndtms_top_coordinators"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    coordination_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    client_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    organisation: Mapped[str] = mapped_column(String(64), nullable=False)
+    from_on: Mapped[Any] = mapped_column(Date, nullable=False)
+    recorded_at: Mapped[Any] = mapped_column(DateTime(timezone=True), nullable=False)
+    ended_on: Mapped[Any] = mapped_column(Date)
+    ended_recorded_at: Mapped[Any] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        Index("ix_ndtms_top_coordinators_client", "client_id"),
+        Index("ix_ndtms_top_coordinators_coordination", "coordination_id"),
+    )

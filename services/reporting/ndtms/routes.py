@@ -225,6 +225,7 @@ def submission_out(s: Submission) -> SubmissionOut:
     status_code=201,
     response_model=SubmissionOut,
     responses=problems(401, 403, 409, 422),
+    name="submit_return",
 )
 def submit(
     body: SubmissionIn, request: Request, caller: CurrentCaller, purpose: Purpose

@@ -1,5 +1,7 @@
 """HTTP routes of the journey service: one POST per journey event, reads, corrections."""
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 from uuid import UUID, uuid4
 
@@ -74,37 +76,65 @@ def answer(
     return EpisodeWrittenOut(**dict(episode_out(episode)), event_version=episode.version)
 
 
+@dataclass
+class EpisodeWrite:
+    """What every write to an episode takes from its request: the writer (staff of the
+    episode's organisation), its `If-Match` and `Idempotency-Key`, and where it is audited."""
+
+    app: JourneyApplication
+    log: AccessLog
+    caller: Caller
+    purpose: SharingPurpose | None
+    if_match: int | None
+    key: Receipt | None
+    response: Response
+
+    @property
+    def by(self) -> dict[str, str]:
+        return recorded_by(self.caller)
+
+    def run(self, command: Callable[[Receipt | None], Episode]) -> tuple[Episode, dict[str, str]]:
+        """Once per Idempotency-Key; audited as a write returning the client's episode."""
+        episode, created = keyed_write(self.app, self.key, self.caller, command)
+        written(self.log, self.caller, self.purpose, "episode", episode.id, episode.state.client_id)
+        return episode, created
+
+    def __call__(self, command: Callable[[Receipt | None], Episode]) -> EpisodeWrittenOut:
+        episode, created = self.run(command)
+        return answer(episode, self.response, created)
+
+
+def episode_write(
+    app: App,
+    log: Log,
+    caller: Staff,
+    purpose: Purpose,
+    if_match: IfMatch,
+    key: Key,
+    response: Response,
+) -> EpisodeWrite:
+    return EpisodeWrite(app, log, caller, purpose, if_match, key, response)
+
+
+Write = Annotated[EpisodeWrite, Depends(episode_write)]
+
+
 def add_event_endpoint(step: Step) -> None:
     """POST /episodes/{id}/<step path>: record the step's event from its body."""
     event_class, body_type = step.event, step.body
 
-    def record_event(
-        episode_id: UUID,
-        body: EventIn,
-        app: App,
-        log: Log,
-        caller: Staff,
-        purpose: Purpose,
-        if_match: IfMatch,
-        key: Key,
-        response: Response,
-    ) -> EpisodeWrittenOut:
-        episode, created = keyed_write(
-            app,
-            key,
-            caller,
-            lambda receipt: app.record(
+    def record_event(episode_id: UUID, body: EventIn, write: Write) -> EpisodeWrittenOut:
+        return write(
+            lambda receipt: write.app.record(
                 episode_id,
                 event_class,
-                recorded_by(caller),
+                write.by,
                 body.on,
-                if_match,
+                write.if_match,
                 receipt,
                 **body.event_data(),
-            ),
+            )
         )
-        written(log, caller, purpose, "episode", episode.id, episode.state.client_id)
-        return answer(episode, response, created)
 
     record_event.__annotations__["body"] = body_type  # FastAPI validates the specific body
     record_event.__name__ = f"record_{step.type}"
@@ -131,13 +161,7 @@ for routed in STEPS:
 def start_intervention(
     episode_id: UUID,
     body: InterventionIn,
-    app: App,
-    log: Log,
-    caller: Staff,
-    purpose: Purpose,
-    if_match: IfMatch,
-    key: Key,
-    response: Response,
+    write: Write,
 ) -> InterventionStartedOut:
     """Start an intervention; its tier follows from the modality (GET /codes, modality_tiers).
 
@@ -146,24 +170,23 @@ def start_intervention(
     """
     intervention_id = str(uuid4())
 
-    def write(receipt: Receipt | None) -> Episode:
+    def start(receipt: Receipt | None) -> Episode:
         if receipt is not None:
             receipt.created["intervention_id"] = intervention_id
-        return app.record(
+        return write.app.record(
             episode_id,
             Episode.InterventionStarted,
-            recorded_by(caller),
+            write.by,
             body.on,
-            if_match,
+            write.if_match,
             receipt,
             intervention_id=intervention_id,
             **body.event_data(),
         )
 
-    episode, created = keyed_write(app, key, caller, write)
-    written(log, caller, purpose, "episode", episode.id, episode.state.client_id)
+    episode, created = write.run(start)
     created = created or {"intervention_id": intervention_id}
-    started = answer(episode, response, created)
+    started = answer(episode, write.response, created)
     # A replay answers with the id the first request created (kept with its key).
     return InterventionStartedOut(**dict(started), intervention_id=created["intervention_id"])
 
@@ -178,33 +201,22 @@ def end_intervention(
     episode_id: UUID,
     intervention_id: str,
     body: InterventionEndIn,
-    app: App,
-    log: Log,
-    caller: Staff,
-    purpose: Purpose,
-    if_match: IfMatch,
-    key: Key,
-    response: Response,
+    write: Write,
 ) -> EpisodeWrittenOut:
     """End an intervention. Rules: not before it started; only once."""
-    episode, created = keyed_write(
-        app,
-        key,
-        caller,
-        lambda receipt: app.record(
+    return write(
+        lambda receipt: write.app.record(
             episode_id,
             Episode.InterventionEnded,
-            recorded_by(caller),
+            write.by,
             body.on,
-            if_match,
+            write.if_match,
             receipt,
             intervention_id=intervention_id,
             reason=body.reason,
             exit_status=body.exit_status,
-        ),
+        )
     )
-    written(log, caller, purpose, "episode", episode.id, episode.state.client_id)
-    return answer(episode, response, created)
 
 
 @router.post(
@@ -216,28 +228,17 @@ def end_intervention(
 def re_engage(
     episode_id: UUID,
     body: ReEngageIn,
-    app: App,
-    log: Log,
-    caller: Staff,
-    purpose: Purpose,
-    if_match: IfMatch,
-    key: Key,
-    response: Response,
+    write: Write,
 ) -> EpisodeWrittenOut:
     """The client returns after discharge or drop-out (§3.9.2): a new episode, for the caller's
     organisation, linked to this one. Only the episode's own organisation re-engages (a client
     returning to another organisation is a new referral). Returns the new episode (its `id`;
     `re_engaged_from` names this one); its waiting time counts from the re-engagement date."""
-    new, created = keyed_write(
-        app,
-        key,
-        caller,
-        lambda receipt: app.re_engage(
-            episode_id, recorded_by(caller), body.on, if_match, body.keyworker, receipt
-        ),
+    return write(
+        lambda receipt: write.app.re_engage(
+            episode_id, write.by, body.on, write.if_match, body.keyworker, receipt
+        )
     )
-    written(log, caller, purpose, "episode", new.id, new.state.client_id)
-    return answer(new, response, created)
 
 
 @router.post(
@@ -252,26 +253,15 @@ def mark_in_error(
     episode_id: UUID,
     version: int,
     body: InErrorIn,
-    app: App,
-    log: Log,
-    caller: Staff,
-    purpose: Purpose,
-    if_match: IfMatch,
-    key: Key,
-    response: Response,
+    write: Write,
 ) -> EpisodeWrittenOut:
     """Mark the episode's event at `version` recorded in error: it drops out of every derived
     view from now on (the event itself is kept). Marking the opening voids the episode."""
-    episode, created = keyed_write(
-        app,
-        key,
-        caller,
-        lambda receipt: app.mark_in_error(
-            episode_id, version, recorded_by(caller), body.reason, if_match, receipt
-        ),
+    return write(
+        lambda receipt: write.app.mark_in_error(
+            episode_id, version, write.by, body.reason, write.if_match, receipt
+        )
     )
-    written(log, caller, purpose, "episode", episode.id, episode.state.client_id)
-    return answer(episode, response, created)
 
 
 @router.post(
@@ -286,17 +276,11 @@ def correct(
     episode_id: UUID,
     version: int,
     body: CorrectionIn,
-    app: App,
-    log: Log,
-    caller: Staff,
-    purpose: Purpose,
-    if_match: IfMatch,
-    key: Key,
-    response: Response,
+    write: Write,
 ) -> EpisodeWrittenOut:
     """Replace the event at `version` by a corrected one: `replacement` is the body the
     event's own endpoint takes. Views use the correction from the time it is recorded."""
-    episode = app.visible_episode(caller.organisation, episode_id, CARE)
+    episode = write.app.visible_episode(write.caller.organisation, episode_id, CARE)
     target = next((f for f in episode.facts if f.version == version), None)
     if target is None:
         raise EventNotFoundError(f"The episode has no event at version {version}.")
@@ -314,23 +298,18 @@ def correct(
             errors=replacement_errors(error),
             rule="replacement-invalid",  # its body depends on the event replaced
         ) from None
-    corrected, created = keyed_write(
-        app,
-        key,
-        caller,
-        lambda receipt: app.correct(
+    return write(
+        lambda receipt: write.app.correct(
             episode_id,
             version,
-            recorded_by(caller),
+            write.by,
             body.reason,
             parsed.on,
             parsed.event_data(),
-            if_match,
+            write.if_match,
             receipt,
-        ),
+        )
     )
-    written(log, caller, purpose, "episode", corrected.id, corrected.state.client_id)
-    return answer(corrected, response, created)
 
 
 def replacement_errors(error: ValidationError) -> list[dict[str, Any]]:

@@ -246,7 +246,15 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=100_000)
     parser.add_argument("--store", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--keep", type=Path, help="keep and reuse the generated SQLite stores")
+    parser.add_argument(
+        "--generate-only", action="store_true", help="with --keep: generate the stores and stop"
+    )
     args = parser.parse_args()
+    if args.generate_only:
+        args.keep.mkdir(parents=True, exist_ok=True)
+        urls = {s: f"sqlite:///{args.keep / f'{s}.db'}" for s in ("referral", "journey")}
+        generated(urls, args.keep, args.clients)
+        return
     if args.store in ("sqlite", "both"):
         with contextlib.ExitStack() as stack:
             if args.keep:

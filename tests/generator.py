@@ -4,8 +4,8 @@ with triage, plans, reviews, interventions by modality and tier, discharges with
 exit reasons, drop-outs, corrections and re-engagements of a real area.
 """
 
+import contextlib
 import random
-import sys
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -32,6 +32,7 @@ from services.common.codes import (
     WithdrawalReason,
 )
 from services.common.feed import read_feed
+from services.common.progress import progress as progress_display
 from services.journey.application import JourneyApplication
 from services.journey.domain import Episode
 from services.journey.steps.base import JourneyEvent
@@ -109,6 +110,9 @@ def generate(
             app.save(*pending)
             pending.clear()
 
+    stack = contextlib.ExitStack()
+    bar = stack.enter_context(progress_display(unit="items")) if progress else None
+    task = bar.add_task("referral side: clients", total=clients) if bar else None
     for n in range(clients):
         client = Client(
             on=now,
@@ -169,14 +173,12 @@ def generate(
         stats.referrals += 1
         if len(pending) >= batch:
             flush(referrals)
-            if progress:
-                print(
-                    f"\r  referral side: {stats.clients:,} clients",
-                    end="",
-                    file=sys.stderr,
-                    flush=True,
-                )
+            if bar is not None and task is not None:
+                bar.update(task, completed=stats.clients)
     flush(referrals)
+    if bar is not None and task is not None:
+        bar.update(task, completed=stats.clients)
+        task = bar.add_task("journey side: episodes", total=len(accepted))
     stats.referral_events = referrals.recorder.max_notification_id() or 0
 
     # The journey service opens an episode per acceptance, from the referral feed.
@@ -194,16 +196,12 @@ def generate(
         stats.episodes += len(touched)
         if len(pending) >= batch:
             flush(journeys)
-            if progress:
-                print(
-                    f"\r  journey side: {done:,} of {len(accepted):,} episodes",
-                    end="",
-                    file=sys.stderr,
-                    flush=True,
-                )
+            if bar is not None and task is not None:
+                bar.update(task, completed=done)
     flush(journeys)
-    if progress:
-        print(file=sys.stderr)
+    if bar is not None and task is not None:
+        bar.update(task, completed=len(accepted))
+    stack.close()
     stats.journey_events = journeys.recorder.max_notification_id() or 0
     return stats
 

@@ -27,11 +27,10 @@ from services.common.errors import ForbiddenError
 from services.common.problems import Problem
 from services.common.schemas import Day, Moment, OrganisationCode
 from services.common.web import problems
-from services.reporting import aggregates, persons, queries, top
+from services.reporting import aggregates, outcome_aggregates, persons, queries, top
 from services.reporting.disclosure import RULES, disclose, period_problem
 from services.reporting.follower import FEEDS, stored_position
 from services.reporting.kpis import Period
-from services.reporting.outcomes import outcome_kpis
 from services.reporting.views import EpisodeView
 
 router = APIRouter()
@@ -131,7 +130,7 @@ def kpi_figures(
 def compute_figures(
     request: Request, scope: queries.Scope, period: Period, knowledges: list[queries.Knowledge]
 ) -> list[dict[str, Any]]:
-    start, end = period.start, period.end
+    """Every figure aggregated in SQL over the episode summaries: no episode is folded."""
     with engine_of(request).connect() as connection:
         return [
             aggregates.figures(connection, scope, period, k)
@@ -140,14 +139,8 @@ def compute_figures(
                     connection, scope, period, k, k.as_at or today()
                 )
             }
-            # The national outcome figures still fold the episodes (the next step: read them
-            # from the episode summaries too).
-            | outcome_kpis(connection, scope, k, episodes, period, k.as_at or today())
-            for k, episodes in zip(
-                knowledges,
-                queries.episodes(connection, scope, knowledges, start, end),
-                strict=True,
-            )
+            | outcome_aggregates.figures(connection, scope, period, k, k.as_at or today())
+            for k in knowledges
         ]
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import (
     case,
     func,
     literal,
+    literal_column,
     or_,
     select,
 )
@@ -28,6 +29,7 @@ from services.reporting.models import ClientArea, EpisodeSummary, SummaryPlan, S
 
 S = EpisodeSummary
 NEVER = date.max.toordinal()
+ONE: ColumnElement[Any] = literal_column("1")
 
 
 def total(condition: ColumnElement[bool]) -> Any:
@@ -61,12 +63,14 @@ class Frame:
 
     @property
     def in_treatment(self) -> Any:
-        """A structured intervention active on some day of the period."""
-        return self.spans.c.in_treatment == 1
+        """A structured intervention active on some day of the period. (The 1 is written into
+        the SQL: compared with a bound parameter in a WHERE, SQLite 3.40 re-read the spans for
+        every episode, 30 s instead of 60 ms at 10,000 clients.)"""
+        return self.spans.c.in_treatment == ONE
 
     @property
     def active_at_end(self) -> Any:
-        return self.spans.c.at_end == 1
+        return self.spans.c.at_end == ONE
 
     def scoped(self, query: Any, with_spans: bool = False) -> Any:
         if with_spans:

@@ -265,7 +265,10 @@ def own_episodes(
     organisation: str | None,
     as_at: date | None,
     known_at: datetime | None,
+    only: Any = None,
 ) -> tuple[list[EpisodeView], date]:
+    """The organisation's episodes open on `as_at` (default today); with `only` (a select of
+    episode ids), only those among them."""
     require_role_audited(request, caller, purpose, READERS, "read caseloads")
     if organisation not in (None, caller.organisation):
         refuse(request, caller, purpose, "caseload", f"organisation={organisation}")
@@ -278,6 +281,7 @@ def own_episodes(
             [queries.Knowledge(as_at, known_at)],
             day,
             day,
+            only,
         )
     return [e for e in episodes if e.open_on(day)], day
 

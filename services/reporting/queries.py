@@ -97,9 +97,10 @@ def episodes(
     knowledges: Sequence[Knowledge],
     start: date = date.min,
     end: date = date.max,
+    only: Any = None,
 ) -> list[list[EpisodeView]]:
     """For each knowledge, the episodes alive during [start, end] in scope, folded from
-    their effective facts.
+    their effective facts; with `only` (a select of episode ids), only those among them.
 
     One query reads the facts for every knowledge at once, and an episode whose rows are
     the same under two knowledges is folded once: asking "as known at T" and "as known
@@ -131,6 +132,8 @@ def episodes(
     )
     if scope.organisation is not None:
         query = query.where(FactRow.organisation == scope.organisation)
+    if only is not None:
+        query = query.where(FactRow.episode_id.in_(only))
     grouped: dict[str, list[Any]] = defaultdict(list)
     for row in connection.execute(query).all():
         grouped[row[0]].append(row)

@@ -28,7 +28,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -291,14 +291,14 @@ def largest_organisation(url: str) -> str:
 
 def extract_times(http: httpx.Client, organisation: str, headers: dict[str, str]) -> None:
     """The NDTMS extract of the largest organisation for last month, five times (another
-    known_at each time)."""
+    known_at, in the past, each time)."""
     period_end = date.today() - timedelta(days=date.today().day)
     times, rows, size = [], 0, 0
     for n in range(5):
         asked = {
             "organisation": organisation,
             "period_end": period_end.isoformat(),
-            "known_at": f"2030-01-01T01:00:{n:02d}Z",
+            "known_at": (datetime.now(UTC) - timedelta(seconds=n + 1)).isoformat(),
         }
         started = time.perf_counter()
         response = http.get("/ndtms/extract", params=asked, headers=headers)

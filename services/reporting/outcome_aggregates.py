@@ -141,13 +141,10 @@ def top_change(connection: Connection, f: Frame) -> dict[str, Any]:
     def is_stage(stage: str) -> Any:
         return func.max(case((T.stage == stage, 1), else_=0)) == 1
 
-    paired = (
-        select(T.episode_id)
-        .where(*in_period, T.stage.in_(("start", "review")))
-        .group_by(T.episode_id)
-        .having(is_stage("start"), is_stage("review"))
-        .subquery()
-    )
+    paired = select(T.episode_id).where(*in_period, T.stage.in_(("start", "review")))
+    if f.scope.organisation is not None:  # the organisation's TOPs, not every one in the period
+        paired = paired.join(S, S.episode_id == T.episode_id).where(*f.base)
+    pairs = paired.group_by(T.episode_id).having(is_stage("start"), is_stage("review")).subquery()
 
     def chosen(column: Any, stage: str) -> Any:
         order = T.interviewed_on if stage == "start" else T.interviewed_on.desc()
@@ -168,7 +165,7 @@ def top_change(connection: Connection, f: Frame) -> dict[str, Any]:
                 chosen(T.crack_days, "review"),
             )
             .select_from(S)
-            .join(paired, paired.c.episode_id == S.episode_id)
+            .join(pairs, pairs.c.episode_id == S.episode_id)
             .where(*f.base)
         )
     ).all()

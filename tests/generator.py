@@ -4,8 +4,8 @@ with triage, plans, reviews, interventions by modality and tier, discharges with
 exit reasons, drop-outs, corrections and re-engagements of a real area.
 """
 
+import contextlib
 import random
-import sys
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -27,15 +27,18 @@ from services.common.codes import (
     RiskLevel,
     Sex,
     Tier,
+    TopStage,
     Urgency,
     WithdrawalReason,
 )
 from services.common.feed import read_feed
+from services.common.progress import progress as progress_display
 from services.journey.application import JourneyApplication
 from services.journey.domain import Episode
 from services.journey.steps.base import JourneyEvent
 from services.referral.application import ReferralApplication
 from services.referral.domain import Client, Referral
+from tests import generator_ndtms as ndtms
 
 SOURCES = [
     (ReferralSource.SELF, 25),
@@ -107,6 +110,9 @@ def generate(
             app.save(*pending)
             pending.clear()
 
+    stack = contextlib.ExitStack()
+    bar = stack.enter_context(progress_display(unit="items")) if progress else None
+    task = bar.add_task("referral side: clients", total=clients) if bar else None
     for n in range(clients):
         client = Client(
             on=now,
@@ -143,6 +149,8 @@ def generate(
             consent=None,
             handover=handover,
         )
+        if rng.random() < 0.9:  # the receiver takes the client profile at referral
+            client.record_profile(referral_date, referral.made_by, now, ndtms.client_profile(rng))
         decision = rng.random()
         decide_on = min(now, referral_date + timedelta(days=rng.randrange(0, 12)))
         if handover and decide_on < handover["release_date"] <= now:
@@ -165,14 +173,12 @@ def generate(
         stats.referrals += 1
         if len(pending) >= batch:
             flush(referrals)
-            if progress:
-                print(
-                    f"\r  referral side: {stats.clients:,} clients",
-                    end="",
-                    file=sys.stderr,
-                    flush=True,
-                )
+            if bar is not None and task is not None:
+                bar.update(task, completed=stats.clients)
     flush(referrals)
+    if bar is not None and task is not None:
+        bar.update(task, completed=stats.clients)
+        task = bar.add_task("journey side: episodes", total=len(accepted))
     stats.referral_events = referrals.recorder.max_notification_id() or 0
 
     # The journey service opens an episode per acceptance, from the referral feed.
@@ -190,24 +196,27 @@ def generate(
         stats.episodes += len(touched)
         if len(pending) >= batch:
             flush(journeys)
-            if progress:
-                print(
-                    f"\r  journey side: {done:,} of {len(accepted):,} episodes",
-                    end="",
-                    file=sys.stderr,
-                    flush=True,
-                )
+            if bar is not None and task is not None:
+                bar.update(task, completed=done)
     flush(journeys)
-    if progress:
-        print(file=sys.stderr)
+    if bar is not None and task is not None:
+        bar.update(task, completed=len(accepted))
+    stack.close()
     stats.journey_events = journeys.recorder.max_notification_id() or 0
     return stats
 
 
 def journey_of(
-    rng: random.Random, episode: Episode, opened: date, now: date, depth: int = 0
+    rng: random.Random,
+    episode: Episode,
+    opened: date,
+    now: date,
+    depth: int = 0,
+    group: str | None = None,
 ) -> list[Episode]:
-    """Events for one episode, each through the domain's rules; returns the episodes touched."""
+    """Events for one episode, each through the domain's rules; returns the episodes touched.
+    `group` is the client's substance group (drawn here for a first episode)."""
+    group = group or ndtms.pick(rng, ndtms.GROUPS)
     by = {"organisation": episode.state.organisation, "user": f"kw{rng.randrange(8)}"}
     day = opened
 
@@ -234,6 +243,17 @@ def journey_of(
         risks={r: rng.choice(list(RiskLevel)) for r in RISKS},
     ):
         return touched
+    if rng.random() < 0.9:  # the substance profile, taken at triage
+        record(Episode.SubstanceProfileRecorded, day, **ndtms.substance_profile(rng, group))
+    injects = group == "opiate" and rng.random() < 0.6
+    if injects and rng.random() < 0.75:
+        record(
+            Episode.BloodBorneVirusesRecorded,
+            at(rng.randrange(0, 10)),
+            **ndtms.blood_borne_viruses(rng, day, episode.state.referral_date),
+        )
+    if group == "opiate" and rng.random() < 0.5:
+        record(Episode.NaloxoneIssued, at(rng.randrange(0, 20)), kits=rng.choice([1, 1, 2]))
     if rng.random() < 0.3:  # the keyworker changes
         record(
             Episode.KeyworkerAssigned, at(rng.randrange(0, 10)), keyworker=f"kw{rng.randrange(8)}"
@@ -271,17 +291,27 @@ def journey_of(
     ):
         return touched
     structured = None
+    tops = False
     if rng.random() < 0.8:
         modality = pick(rng, MODALITIES)
         structured = str(UUID(int=rng.getrandbits(128)))
+        referred = day
+        start = at(rng.randrange(0, 40))
         if not record(
             Episode.InterventionStarted,
-            at(rng.randrange(0, 40)),
+            start,
             intervention_id=structured,
             modality=modality,
             tier=MODALITY_TIER[modality],
+            **(ndtms.intervention_details(rng, modality, referred, start) if start else {}),
         ):
             return touched
+        # The start TOP, mostly on the day treatment starts (now and then a few days late).
+        tops = rng.random() < 0.9 and record(
+            Episode.TopRecorded,
+            at(rng.choice([0, 0, 0, rng.randrange(1, 15)])),
+            **ndtms.top(rng, TopStage.START, group, improving=0.0),
+        )
     if tier2 is not None and structured is not None:  # harm reduction ends as treatment starts
         record(
             Episode.InterventionEnded,
@@ -290,8 +320,10 @@ def journey_of(
             reason=InterventionEndReason.COMPLETED,
         )
     length = rng.randrange(30, 700)
+    reviews = 0
     while length > 90:
         length -= 90
+        reviews += 1
         if not record(
             Episode.CarePlanReviewed,
             at(90),
@@ -309,15 +341,31 @@ def journey_of(
                 "next review date mistyped",
                 now,
             )
+        if tops and reviews % 2 == 0 and rng.random() < 0.85:  # a review TOP every ~182 days
+            record(
+                Episode.TopRecorded,
+                at(rng.randrange(0, 8)),
+                **ndtms.top(rng, TopStage.REVIEW, group, improving=0.45),
+            )
+        if rng.random() < 0.06:  # a later substance profile, now and then of another group
+            if rng.random() < 0.4:
+                group = ndtms.pick(rng, ndtms.GROUPS)
+            record(Episode.SubstanceProfileRecorded, day, **ndtms.substance_profile(rng, group))
     if rng.random() < 0.02 and episode.facts[-1].type != "EventCorrected":  # a mistake
         episode.mark_in_error(episode.version, by, "entered on the wrong client", now)
-    if rng.random() > 0.75 or not record(
-        Episode.Discharged,
-        at(length),
-        exit_reason=(reason := pick(rng, EXITS)),
-        planned=reason in PLANNED_EXITS,
-    ):
+    if rng.random() > 0.75 or (leaving := at(length)) is None:
         return touched
+    reason = pick(rng, EXITS)
+    if structured in episode.state.interventions:
+        record(
+            Episode.InterventionEnded,
+            leaving,
+            intervention_id=structured,
+            reason=ndtms.end_reason(reason),
+        )
+    if tops and rng.random() < (0.8 if reason in PLANNED_EXITS else 0.3):
+        record(Episode.TopRecorded, leaving, **ndtms.top(rng, TopStage.EXIT, group, improving=0.6))
+    record(Episode.Discharged, leaving, exit_reason=reason, planned=reason in PLANNED_EXITS)
     if reason in PLANNED_EXITS and rng.random() < 0.5:
         record(
             Episode.AftercarePlanAgreed,
@@ -351,5 +399,5 @@ def journey_of(
                 new_episode_id=new.id,
                 organisation=episode.state.organisation,
             )
-            touched += journey_of(rng, new, back, now, depth + 1)
+            touched += journey_of(rng, new, back, now, depth + 1, group)
     return touched

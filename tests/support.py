@@ -160,7 +160,7 @@ class ServiceProcess:
         self.process: subprocess.Popen[bytes] | None = None
         self.stderr, self.workers = stderr, workers
 
-    def start(self) -> "ServiceProcess":
+    def start(self, timeout: float = 20.0) -> "ServiceProcess":
         command = [
             sys.executable,
             "-m",
@@ -185,7 +185,10 @@ class ServiceProcess:
             with self.stderr.open("ab") as stderr:
                 self.process = subprocess.Popen(command, env=env, cwd=ROOT, stderr=stderr)
         # Live, not ready: a follower started while its upstream is down is not ready.
-        wait_until(lambda: httpx.get(f"{self.url}/health/live", timeout=1).status_code == 200)
+        wait_until(
+            lambda: httpx.get(f"{self.url}/health/live", timeout=1).status_code == 200,
+            timeout=timeout,
+        )
         return self
 
     def kill(self) -> None:

@@ -27,11 +27,10 @@ from services.common.errors import ForbiddenError
 from services.common.problems import Problem
 from services.common.schemas import Day, Moment, OrganisationCode
 from services.common.web import problems
-from services.reporting import aggregates, persons, queries, top
+from services.reporting import aggregates, outcome_aggregates, persons, queries, top
 from services.reporting.disclosure import RULES, disclose, period_problem
 from services.reporting.follower import FEEDS, stored_position
 from services.reporting.kpis import Period
-from services.reporting.outcomes import outcome_kpis
 from services.reporting.schemas import CaseloadOut, KpisOut, WaitingListOut
 from services.reporting.views import EpisodeView
 
@@ -132,50 +131,16 @@ def kpi_figures(
 def monthly_kpi_figures(
     request: Request, scope: queries.Scope, months: list[Period], positions: tuple[int, ...]
 ) -> list[dict[str, Any]]:
-    """kpi_figures for each month (as known now), sharing one fold of the episodes: those
-    alive in the months not cached are folded once, and each month is given the ones alive
-    in it, exactly the list queries.episodes would have folded for it alone."""
-    cache: FigureCache = request.app.state.figure_cache
+    """kpi_figures for each month, as known now (the dashboard's trends)."""
     knowledge = queries.Knowledge()
-    keys = [(scope, month, knowledge, positions) for month in months]
-    found = [cache.get(key) for key in keys]
-    missing = [month for month, figures in zip(months, found, strict=True) if figures is None]
-    if missing:
-        with engine_of(request).connect() as connection:
-            [folded] = queries.episodes(
-                connection, scope, [knowledge], missing[0].start, missing[-1].end
-            )
-            alive = {
-                month: queries.alive_ids(connection, scope, knowledge, month.start, month.end)
-                for month in missing
-            }
-        for month in missing:
-            ids = alive[month]
-            in_month = [
-                e
-                for e in folded
-                if e.episode_id in ids
-                and e.opened_on <= month.end
-                and (e.discharged_on is None or e.discharged_on >= month.start)
-            ]
-            [figures] = compute_figures(request, scope, month, [knowledge], [in_month])
-            cache.put(keys[months.index(month)], figures)
-            found[months.index(month)] = figures
-    return [figures for figures in found if figures is not None]
+    return [kpi_figures(request, scope, month, [knowledge], positions)[0] for month in months]
 
 
 def compute_figures(
-    request: Request,
-    scope: queries.Scope,
-    period: Period,
-    knowledges: list[queries.Knowledge],
-    folded: list[list[EpisodeView]] | None = None,
+    request: Request, scope: queries.Scope, period: Period, knowledges: list[queries.Knowledge]
 ) -> list[dict[str, Any]]:
-    """`folded`: the episodes queries.episodes gives for each knowledge, when already read."""
-    start, end = period.start, period.end
+    """Every figure aggregated in SQL over the episode summaries: no episode is folded."""
     with engine_of(request).connect() as connection:
-        if folded is None:
-            folded = queries.episodes(connection, scope, knowledges, start, end)
         return [
             aggregates.figures(connection, scope, period, k)
             | {
@@ -183,10 +148,8 @@ def compute_figures(
                     connection, scope, period, k, k.as_at or today()
                 )
             }
-            # The national outcome figures still fold the episodes (the next step: read them
-            # from the episode summaries too).
-            | outcome_kpis(connection, scope, k, episodes, period, k.as_at or today())
-            for k, episodes in zip(knowledges, folded, strict=True)
+            | outcome_aggregates.figures(connection, scope, period, k, k.as_at or today())
+            for k in knowledges
         ]
 
 
@@ -316,7 +279,10 @@ def own_episodes(
     organisation: str | None,
     as_at: date | None,
     known_at: datetime | None,
+    only: Any = None,
 ) -> tuple[list[EpisodeView], date]:
+    """The organisation's episodes open on `as_at` (default today); with `only` (a select of
+    episode ids), only those among them."""
     require_role_audited(request, caller, purpose, READERS, "read caseloads")
     if organisation not in (None, caller.organisation):
         refuse(request, caller, purpose, "caseload", f"organisation={organisation}")
@@ -329,6 +295,7 @@ def own_episodes(
             [queries.Knowledge(as_at, known_at)],
             day,
             day,
+            only,
         )
     return [e for e in episodes if e.open_on(day)], day
 

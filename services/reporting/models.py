@@ -160,3 +160,37 @@ class SummaryPlan(Base):
     next_review_on: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (Index("ix_plans_episode", "episode_id", "recorded_to"),)
+
+
+class SummaryProfile(Base):
+    """A substance profile of a summarised episode: its date and the substance group it puts
+    the episode in (outcomes.group_of), in recording order."""
+
+    __tablename__ = "summary_profiles"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    episode_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    recorded_from: Mapped[Any] = mapped_column(DateTime(timezone=True), nullable=False)
+    recorded_to: Mapped[Any] = mapped_column(DateTime(timezone=True))
+    seq: Mapped[int] = mapped_column(Integer, nullable=False)
+    profiled_on: Mapped[int] = mapped_column(Integer, nullable=False)
+    substance_group: Mapped[str] = mapped_column(String(32), nullable=False)
+
+    __table_args__ = (Index("ix_profiles_episode", "episode_id", "recorded_to"),)
+
+
+class SummaryTop(Base):
+    """A TOP of a summarised episode, in recording order: interview date, stage, and the
+    28-day totals of the items the outcome KPIs compare (NULL: NA or not asked)."""
+
+    __tablename__ = "summary_tops"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    episode_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    recorded_from: Mapped[Any] = mapped_column(DateTime(timezone=True), nullable=False)
+    recorded_to: Mapped[Any] = mapped_column(DateTime(timezone=True))
+    seq: Mapped[int] = mapped_column(Integer, nullable=False)
+    interviewed_on: Mapped[int] = mapped_column(Integer, nullable=False)
+    stage: Mapped[str] = mapped_column(String(16), nullable=False)
+    opiates_days: Mapped[int | None] = mapped_column(Integer)
+    crack_days: Mapped[int | None] = mapped_column(Integer)
+
+    __table_args__ = (Index("ix_tops_episode", "episode_id", "recorded_to"),)

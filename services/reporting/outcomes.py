@@ -31,7 +31,12 @@ def substance_group(e: EpisodeView, end: date) -> str:
     profiles = [p for p in e.substance_profiles if p[0] <= end]
     if not profiles:
         return "not_stated"
-    substances = set(max(profiles, key=lambda p: p[0])[1])
+    return group_of(max(profiles, key=lambda p: p[0])[1])
+
+
+def group_of(named: list[str]) -> str:
+    """The substance group of a profile's problem substances."""
+    substances = set(named)
     drugs = substances - {ALCOHOL}
     if substances & OPIATE_CODES:
         return "opiate"

@@ -83,13 +83,6 @@ def alive(scope: Scope, knowledge: Knowledge, start: date, end: date) -> Any:
     return opened.except_(fact_ids("Discharged", FactRow.business_date < start))
 
 
-def alive_ids(
-    connection: Connection, scope: Scope, knowledge: Knowledge, start: date, end: date
-) -> set[str]:
-    """The ids `alive` selects."""
-    return {str(row[0]) for row in connection.execute(alive(scope, knowledge, start, end))}
-
-
 def effective(knowledge: Knowledge) -> Any:
     """The fact rows in force as known at and as at."""
     condition = known(FactRow.recorded_from, FactRow.recorded_to, knowledge)
@@ -104,9 +97,10 @@ def episodes(
     knowledges: Sequence[Knowledge],
     start: date = date.min,
     end: date = date.max,
+    only: Any = None,
 ) -> list[list[EpisodeView]]:
     """For each knowledge, the episodes alive during [start, end] in scope, folded from
-    their effective facts.
+    their effective facts; with `only` (a select of episode ids), only those among them.
 
     One query reads the facts for every knowledge at once, and an episode whose rows are
     the same under two knowledges is folded once: asking "as known at T" and "as known
@@ -138,6 +132,8 @@ def episodes(
     )
     if scope.organisation is not None:
         query = query.where(FactRow.organisation == scope.organisation)
+    if only is not None:
+        query = query.where(FactRow.episode_id.in_(only))
     grouped: dict[str, list[Any]] = defaultdict(list)
     for row in connection.execute(query).all():
         grouped[row[0]].append(row)

@@ -3,10 +3,12 @@ folding every episode's facts for every question.
 
 An episode's summary is its fold (views.fold_episode) reduced to what the KPIs read: dates
 that only ever come earlier as more is known (opened, triaged, first structured start, first
-Tier 4 start, first agreed care plan, discharged), its structured interventions (spans) and its
-plans. Because each is a business date, "as at D" is a date comparison on the summary (a
-first start after D is no start as at D; an end after D is no end), and "as known at T" picks
-the rows in force at T: each summary row holds over a span of recording time, like the facts.
+Tier 4 start, first agreed care plan, discharged), its structured interventions (spans), its
+plans, its substance profiles (date and substance group) and its TOPs (date, stage and the items
+the outcome KPIs compare). Because each is a business date, "as at D" is a date comparison on
+the summary (a first start after D is no start as at D; an end after D is no end), and "as known
+at T" picks the rows in force at T: each summary row holds over a span of recording time, like
+the facts.
 
 `refresh` rewrites the summary history of the episodes a page touched, from all their fact
 rows, so it is the same however the pages fell.
@@ -20,12 +22,21 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, String, delete, insert, select, type_coerce
 
-from services.reporting.models import EpisodeSummary, FactRow, SummaryPlan, SummarySpan
+from services.reporting.models import (
+    EpisodeSummary,
+    FactRow,
+    SummaryPlan,
+    SummaryProfile,
+    SummarySpan,
+    SummaryTop,
+)
+from services.reporting.outcomes import days_used, group_of
 from services.reporting.queries import as_date, utc
 from services.reporting.views import EpisodeView, fold_episode
 
 CORRECTIONS = ("EventRecordedInError", "EventCorrected")
 CHUNK = 500
+TABLES = (EpisodeSummary, SummarySpan, SummaryPlan, SummaryProfile, SummaryTop)
 
 
 def ordinal(day: date | None) -> int | None:
@@ -33,7 +44,7 @@ def ordinal(day: date | None) -> int | None:
 
 
 def summary_of(view: EpisodeView) -> tuple[Any, ...]:
-    """(summary columns, spans, plans) of a folded episode, as plain values."""
+    """(summary columns, spans, plans, profiles, TOPs) of a folded episode, as plain values."""
     structured = [i for i in view.interventions.values() if i.structured]
     starts = [i.started_on for i in structured]
     tier4 = [i.started_on for i in structured if i.tier == 4]
@@ -52,7 +63,17 @@ def summary_of(view: EpisodeView) -> tuple[Any, ...]:
     )
     spans = tuple((i.started_on.toordinal(), ordinal(i.ended_on)) for i in structured)
     plans = tuple((on.toordinal(), ordinal(review)) for on, review, _ in view.plans)
-    return columns, spans, plans
+    profiles = tuple((on.toordinal(), group_of(named)) for on, named in view.substance_profiles)
+    tops = tuple(
+        (
+            on.toordinal(),
+            stage,
+            days_used(use.get("opiates")),
+            days_used(use.get("crack")),
+        )
+        for on, stage, use in view.tops
+    )
+    return columns, spans, plans, profiles, tops
 
 
 COLUMNS = (
@@ -119,13 +140,12 @@ def refresh(connection: Connection, episode_ids: Iterable[str]) -> None:
         facts: dict[str, list[Any]] = defaultdict(list)
         for row in connection.execute(query):
             facts[row[0]].append(row)
-        for table in (EpisodeSummary, SummarySpan, SummaryPlan):
+        for table in TABLES:
             connection.execute(delete(table).where(table.episode_id.in_(chunk)))
-        summaries, spans, plans = [], [], []
+        summaries, spans, plans, profiles, tops = [], [], [], [], []
         for episode_id, rows in facts.items():
-            for recorded_from, recorded_to, (columns, intervals, agreed) in history(
-                episode_id, rows
-            ):
+            for recorded_from, recorded_to, summary in history(episode_id, rows):
+                columns, intervals, agreed, profiled, interviews = summary
                 when = {
                     "episode_id": episode_id,
                     "recorded_from": recorded_from,
@@ -140,13 +160,24 @@ def refresh(connection: Connection, episode_ids: Iterable[str]) -> None:
                     {**when, "seq": n, "agreed_on": on, "next_review_on": review}
                     for n, (on, review) in enumerate(agreed)
                 ]
-        for table, rows in (
-            (EpisodeSummary, summaries),
-            (SummarySpan, spans),
-            (SummaryPlan, plans),
-        ):
+                profiles += [
+                    {**when, "seq": n, "profiled_on": on, "substance_group": group}
+                    for n, (on, group) in enumerate(profiled)
+                ]
+                tops += [
+                    {
+                        **when,
+                        "seq": n,
+                        "interviewed_on": on,
+                        "stage": stage,
+                        "opiates_days": opiates,
+                        "crack_days": crack,
+                    }
+                    for n, (on, stage, opiates, crack) in enumerate(interviews)
+                ]
+        for model, rows in zip(TABLES, (summaries, spans, plans, profiles, tops), strict=True):
             if rows:
-                connection.execute(insert(table), rows)
+                connection.execute(insert(model), rows)
 
 
 def refresh_all(connection: Connection) -> None:

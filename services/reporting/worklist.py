@@ -7,6 +7,7 @@ Access and audit as the caseload: staff and administrators of their own organisa
 row read is audited.
 """
 
+import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
@@ -22,8 +23,9 @@ from services.common.codes import HandoverKind
 from services.common.schemas import Day, Moment, OrganisationCode
 from services.common.web import problems
 from services.reporting import consents, queries
+from services.reporting.aggregates import S
 from services.reporting.api import engine_of, own_episodes
-from services.reporting.models import ReferralRow
+from services.reporting.models import FactRow, ReferralRow, SummaryTop
 from services.reporting.top import top_due_on
 from services.reporting.views import EpisodeView
 
@@ -92,12 +94,32 @@ def top_items(e: EpisodeView, day: date) -> list[WorkItem]:
 
 
 def exit_top_items(
-    connection: Connection, organisation: str, knowledge: queries.Knowledge, day: date
+    connection: Connection,
+    organisation: str,
+    knowledge: queries.Knowledge,
+    day: date,
+    only: set[str] | None = None,
 ) -> list[WorkItem]:
     """The exit TOP falls due at discharge, so it is the one item of an episode discharged
-    before the day, until an exit TOP (or any TOP on or after the discharge) is recorded."""
+    before the day, until an exit TOP (or any TOP on or after the discharge) is recorded.
+
+    Only the episodes the summaries show so (exit_top_candidates) are folded, not every
+    episode the organisation ever had; the fold then decides, as before."""
+    # Looked up first, on their own: as one query with the fold's, PostgreSQL planned badly.
+    candidates = {
+        str(e) for (e,) in connection.execute(exit_top_candidates(organisation, knowledge, day))
+    }
+    if only is not None:
+        candidates &= only
+    if not candidates:
+        return []
     [everything] = queries.episodes(
-        connection, queries.Scope(organisation=organisation), [knowledge], date.min, day
+        connection,
+        queries.Scope(organisation=organisation),
+        [knowledge],
+        date.min,
+        day,
+        sorted(candidates),
     )
     return [
         i
@@ -105,6 +127,45 @@ def exit_top_items(
         if e.discharged_on is not None and e.discharged_on < day
         for i in top_items(e, day)
     ]
+
+
+def exit_top_candidates(organisation: str, knowledge: queries.Knowledge, day: date) -> Any:
+    """The ids of the organisation's episodes discharged before the day, in the TOP cycle (a
+    structured intervention or a TOP by the day), with no exit TOP and no TOP on or after the
+    discharge by the day: those whose exit TOP is due (top_schedule.next_top_due)."""
+    T, ordinal = SummaryTop, day.toordinal()
+
+    def tops(*conditions: Any) -> Any:
+        return (
+            select(T.id)
+            .where(
+                T.episode_id == S.episode_id,
+                queries.known(T.recorded_from, T.recorded_to, knowledge),
+                T.interviewed_on <= ordinal,
+                *conditions,
+            )
+            .exists()
+        )
+
+    return select(S.episode_id).where(
+        S.organisation == organisation,
+        queries.known(S.recorded_from, S.recorded_to, knowledge),
+        S.discharged_on < ordinal,
+        or_(S.first_structured_on <= ordinal, tops()),
+        ~tops(or_(T.stage == "exit", T.interviewed_on >= S.discharged_on)),
+    )
+
+
+def keyworker_episodes(connection: Connection, organisation: str, keyworker: str) -> set[str]:
+    """The ids of the organisation's episodes any of whose openings or keyworker assignments
+    ever named the keyworker: every episode the keyworker holds as known at any time and as at
+    any day is among them (the fold then decides whose each is)."""
+    query = select(FactRow.episode_id).where(
+        FactRow.organisation == organisation,
+        FactRow.type.in_(("EpisodeOpened", "KeyworkerAssigned")),
+        FactRow.data.contains(json.dumps(keyworker), autoescape=True),
+    )
+    return {str(e) for (e,) in connection.execute(query)}
 
 
 def episode_items(e: EpisodeView, day: date) -> list[WorkItem]:
@@ -222,12 +283,17 @@ def read_worklist(
     days; not triaged 5 days after referral; CARAT handover not accepted 7 days after release
     (organisation-wide: not yet anyone's); a consent your organisation holds ending within 30
     days. Earliest due first. Each row read is audited."""
-    episodes, day = own_episodes(request, caller, purpose, organisation, as_at, known_at)
+    named = None
+    if keyworker is not None:  # only the episodes that ever named them are folded
+        with engine_of(request).connect() as connection:
+            named = keyworker_episodes(connection, caller.organisation, keyworker)
+    only = None if named is None else sorted(named)
+    episodes, day = own_episodes(request, caller, purpose, organisation, as_at, known_at, only)
     items = [i for e in episodes for i in episode_items(e, day)]
     knowledge = queries.Knowledge(as_at, known_at)
     with engine_of(request).connect() as connection:
         items += consent_items(connection, caller.organisation, knowledge, day, episodes)
-        items += exit_top_items(connection, caller.organisation, knowledge, day)
+        items += exit_top_items(connection, caller.organisation, knowledge, day, named)
         if keyworker is None:
             handovers = open_handovers(connection, caller.organisation, knowledge, day)
             items += [handover_item(h, day) for h in handovers]

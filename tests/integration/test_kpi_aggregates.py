@@ -1,7 +1,8 @@
 """The KPIs aggregated in SQL over episode summaries give the same figures, digit for digit, as
-the direct reading of each definition over the folded episodes (kpis.all_kpis), on generated
-journeys with corrections, records in error and re-engagements; for every scope, for periods
-of every shape, as at dates inside and outside them, and as known at past times."""
+the direct reading of each definition over the folded episodes (kpis.all_kpis, and
+outcomes.outcome_kpis for the national outcome KPIs), on generated journeys with corrections,
+records in error, re-engagements, substance profiles and TOPs; for every scope, for periods of
+every shape, as at dates inside and outside them, and as known at past times."""
 
 import random
 from datetime import date, datetime, timedelta
@@ -9,9 +10,11 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from services.reporting import aggregates, queries
+from services.common.clock import today
+from services.reporting import aggregates, outcome_aggregates, queries
 from services.reporting.kpis import Period, all_kpis
 from services.reporting.models import FactRow
+from services.reporting.outcomes import outcome_kpis
 from tests.generator import generate
 from tests.reporting_driver import ReportingDriver
 
@@ -27,6 +30,15 @@ def oracle(
         queries.re_engagements(connection, scope, knowledge, start, end),
         period,
         queries.handovers(connection, scope, knowledge, start, end),
+    ) | outcome_kpis(connection, scope, knowledge, episodes, period, knowledge.as_at or today())
+
+
+def aggregated(
+    connection: Connection, scope: queries.Scope, period: Period, knowledge: queries.Knowledge
+) -> dict[str, Any]:
+    asked = knowledge.as_at or today()
+    return aggregates.figures(connection, scope, period, knowledge) | outcome_aggregates.figures(
+        connection, scope, period, knowledge, asked
     )
 
 
@@ -51,6 +63,7 @@ def test_aggregated_figures_equal_the_folded_ones(reporting_driver: ReportingDri
             for (d,) in connection.execute(select(FactRow.business_date).distinct())
         ]
         compared = 0
+        outcomes = {"groups": 0, "compliance": 0, "change": 0}
         for n in range(120):
             start = rng.choice(happened)
             if n % 2:
@@ -73,10 +86,20 @@ def test_aggregated_figures_equal_the_folded_ones(reporting_driver: ReportingDri
             )
             period, knowledge = Period(start, end), queries.Knowledge(as_at, known_at)
             expected = oracle(connection, scope, period, knowledge)
-            assert aggregates.figures(connection, scope, period, knowledge) == expected, (
+            assert aggregated(connection, scope, period, knowledge) == expected, (
                 scope,
                 period,
                 knowledge,
             )
             compared += expected["numbers_in_treatment"]["count"] > 0
+            outcomes["groups"] += sum(
+                expected["successful_completion"][g]["denominator"]["count"] > 0
+                for g in ("opiate", "alcohol", "non_opiate", "non_opiate_and_alcohol")
+            )
+            outcomes["compliance"] += expected["top_compliance"]["denominator"]["count"] > 0
+            outcomes["change"] += expected["top_change"]["pairs"]["count"] > 0
     assert compared > 60  # most questions had figures to compare
+    # and outcome figures among them (a start and a review TOP, ~182 days apart, fall in one
+    # period only when it is long)
+    assert outcomes["groups"] > 60 and outcomes["compliance"] > 20, outcomes
+    assert outcomes["change"] >= 3, outcomes

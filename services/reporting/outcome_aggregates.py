@@ -1,0 +1,188 @@
+"""The national outcome KPIs aggregated in SQL over the episode summaries (their substance
+profiles and TOPs), like aggregates.py for the others: successful completion by substance
+group, TOP compliance and TOP change. Prison-to-community continuity reads the referrals and
+the structured starts as before (outcomes.py), folding nothing.
+
+The same figures, digit for digit, as outcomes.outcome_kpis over the folded episodes (the
+direct reading of each definition; tests/integration/test_kpi_aggregates.py compares them).
+"""
+
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, and_, case, func, literal, select
+
+from services.reporting import persons, queries
+from services.reporting.aggregates import Frame, S, frame, total
+from services.reporting.kpis import Period, count, share
+from services.reporting.models import SummaryProfile, SummaryTop
+from services.reporting.outcomes import (
+    CONTINUITY_DAYS,
+    GROUPS,
+    TOP_COMPLIANCE_DAYS,
+    prison_to_community_continuity,
+    releases,
+    structured_starts_by_person,
+)
+
+
+def figures(
+    connection: Connection,
+    scope: queries.Scope,
+    period: Period,
+    knowledge: queries.Knowledge,
+    asked: date,
+) -> dict[str, Any]:
+    f = frame(scope, period, knowledge)
+    return {
+        "successful_completion": successful_completion(connection, f),
+        "prison_to_community_continuity": continuity(connection, scope, period, knowledge, asked),
+        "top_compliance": top_compliance(connection, f),
+        "top_change": top_change(connection, f),
+    }
+
+
+def successful_completion(connection: Connection, f: Frame) -> dict[str, Any]:
+    """Per substance group (from the latest profile dated by the period end, as at): episodes
+    in treatment in the period, and their planned discharges in it."""
+    P = SummaryProfile
+    group = (
+        select(P.substance_group)
+        .where(P.episode_id == S.episode_id, f.in_force(P), P.profiled_on <= f.upto)
+        .order_by(P.profiled_on.desc(), P.seq)
+        .limit(1)
+        .scalar_subquery()
+    )
+    completed = and_(S.planned_exit == 1, f.discharged.between(f.start, f.end))
+    treated = f.scoped(
+        select(
+            func.coalesce(group, literal("not_stated")).label("grp"),
+            case((completed, 1), else_=0).label("completed"),
+        ).where(*f.base, f.in_treatment),
+        with_spans=True,
+    ).subquery()
+    found = {
+        g: (int(done), int(n))
+        for g, done, n in connection.execute(
+            select(treated.c.grp, func.sum(treated.c.completed), func.count()).group_by(
+                treated.c.grp
+            )
+        )
+    }
+
+    def completions(done: int, n: int, of: str) -> dict[str, Any]:
+        return share(
+            done,
+            "discharged in the period with a planned exit",
+            n,
+            f"episodes in treatment in the period{of}",
+        )
+
+    return {
+        "all": completions(
+            sum(done for done, _ in found.values()), sum(n for _, n in found.values()), ""
+        ),
+        **{g: completions(*found.get(g, (0, 0)), f", substance group {g}") for g in GROUPS},
+    }
+
+
+def continuity(
+    connection: Connection,
+    scope: queries.Scope,
+    period: Period,
+    knowledge: queries.Knowledge,
+    asked: date,
+) -> dict[str, Any]:
+    handovers = releases(connection, scope, knowledge, period)
+    person_of = persons.persons_of(connection, {h.client_id for h in handovers}, knowledge)
+    last = min(period.end + timedelta(days=CONTINUITY_DAYS), asked)
+    starts = structured_starts_by_person(connection, knowledge, period.start, last)
+    return prison_to_community_continuity(handovers, person_of, starts, asked)
+
+
+def top_compliance(connection: Connection, f: Frame) -> dict[str, Any]:
+    """Of episodes with a structured intervention active at the period end that started 182
+    days or more before it, those with a review TOP dated from then to the period end."""
+    since = f.end - TOP_COMPLIANCE_DAYS
+    T = SummaryTop
+    reviewed = (
+        select(T.id)
+        .where(
+            T.episode_id == S.episode_id,
+            f.in_force(T),
+            T.stage == "review",
+            T.interviewed_on.between(since, f.upto),
+        )
+        .exists()
+    )
+    due = and_(f.active_at_end, f.first <= since)
+    # The TOPs are looked up only for the episodes due (CASE evaluates lazily).
+    found, n = connection.execute(
+        f.scoped(
+            select(total(case((due, reviewed), else_=False)), total(due)).where(*f.base),
+            with_spans=True,
+        )
+    ).one()
+    return share(
+        int(found),
+        "with a review TOP dated in the 182 days to the period end",
+        int(n),
+        "episodes with a structured intervention active at the period end that started 182 "
+        "days or more before it",
+    )
+
+
+def top_change(connection: Connection, f: Frame) -> dict[str, Any]:
+    """Of episodes with a start and a review TOP dated in the period, comparing the earliest
+    start TOP with the latest review TOP (the first recorded, of those on the same day)."""
+    T = SummaryTop
+    in_period = [f.in_force(T), T.interviewed_on.between(f.start, f.upto)]
+
+    def is_stage(stage: str) -> Any:
+        return func.max(case((T.stage == stage, 1), else_=0)) == 1
+
+    paired = select(T.episode_id).where(*in_period, T.stage.in_(("start", "review")))
+    if f.scope.organisation is not None:  # the organisation's TOPs, not every one in the period
+        paired = paired.join(S, S.episode_id == T.episode_id).where(*f.base)
+    pairs = paired.group_by(T.episode_id).having(is_stage("start"), is_stage("review")).subquery()
+
+    def chosen(column: Any, stage: str) -> Any:
+        order = T.interviewed_on if stage == "start" else T.interviewed_on.desc()
+        return (
+            select(column)
+            .where(T.episode_id == S.episode_id, *in_period, T.stage == stage)
+            .order_by(order, T.seq)
+            .limit(1)
+            .scalar_subquery()
+        )
+
+    rows = connection.execute(
+        f.scoped(
+            select(
+                chosen(T.opiates_days, "start"),
+                chosen(T.opiates_days, "review"),
+                chosen(T.crack_days, "start"),
+                chosen(T.crack_days, "review"),
+            )
+            .select_from(S)
+            .join(pairs, pairs.c.episode_id == S.episode_id)
+            .where(*f.base)
+        )
+    ).all()
+
+    def abstinent(substance: str, at_start: int) -> dict[str, Any]:
+        using = [r for r in rows if (r[at_start] or 0) > 0]
+        answered = [r for r in using if r[at_start + 1] is not None]
+        stopped = sum(r[at_start + 1] == 0 for r in answered)
+        return share(
+            stopped,
+            f"using no {substance} (0 days) at review",
+            len(answered),
+            f"using {substance} at start (review answered), start and review TOP in the period",
+        )
+
+    return {
+        "pairs": count(len(rows), "episodes with a start and a review TOP in the period"),
+        "opiates": abstinent("opiates", 0),
+        "crack": abstinent("crack", 2),
+    }

@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from eventsourcing.application import Application
@@ -15,6 +15,7 @@ from fastapi import APIRouter, FastAPI, Query, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.common.access import (
     ADMINISTRATORS,
@@ -249,6 +250,27 @@ def common_router(
     return router
 
 
+class ReadinessOut(BaseModel):
+    status: Literal["ok", "not_ready"]
+    reasons: list[str] = Field(description="Why the service cannot serve now; empty when ready.")
+
+
+class HealthDetailsOut(ReadinessOut):
+    """Readiness with the service's figures (its store's last position, the write path's
+    queue, each follower's progress); the figures differ by service."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class LiveOut(BaseModel):
+    status: Literal["live"]
+
+
+NOT_READY: dict[int | str, dict[str, Any]] = {
+    503: {"description": "Not ready: `reasons` says why", "model": ReadinessOut}
+}
+
+
 def service_router(health: Callable[[Request], dict[str, Any]]) -> APIRouter:
     """/health, /health/live, /health/ready (open), /health/details and /codes (authenticated).
 
@@ -258,7 +280,9 @@ def service_router(health: Callable[[Request], dict[str, Any]]) -> APIRouter:
     """
     router = APIRouter()
 
-    @router.get("/health/live", tags=["service"], openapi_extra={"security": []})
+    @router.get(
+        "/health/live", tags=["service"], response_model=LiveOut, openapi_extra={"security": []}
+    )
     def get_live() -> dict[str, str]:
         """The process answers."""
         return {"status": "live"}
@@ -273,8 +297,9 @@ def service_router(health: Callable[[Request], dict[str, Any]]) -> APIRouter:
     @router.get(
         "/health/ready",
         tags=["service"],
+        response_model=ReadinessOut,
         openapi_extra={"security": []},
-        responses={503: {"description": "Not ready: `reasons` says why"}},
+        responses=NOT_READY,
     )
     def get_ready(request: Request) -> JSONResponse:
         """Ready to serve: store reachable and the write path working (503 with the reasons
@@ -288,8 +313,9 @@ def service_router(health: Callable[[Request], dict[str, Any]]) -> APIRouter:
         get_ready,
         methods=["GET"],
         tags=["service"],
+        response_model=ReadinessOut,
         openapi_extra={"security": []},
-        responses={503: {"description": "Not ready: `reasons` says why"}},
+        responses=NOT_READY,
         summary="Get Health (the same answer as /health/ready)",
         name="get_health",
     )
@@ -297,7 +323,8 @@ def service_router(health: Callable[[Request], dict[str, Any]]) -> APIRouter:
     @router.get(
         "/health/details",
         tags=["service"],
-        responses={**problems(401, 403), 503: {"description": "Not ready: `reasons` says why"}},
+        response_model=HealthDetailsOut,
+        responses={**problems(401, 403), **NOT_READY},
     )
     def get_health_details(request: Request, caller: CurrentCaller) -> JSONResponse:
         """Readiness with its figures: the store's last position, the write path's queue and
@@ -311,7 +338,10 @@ def service_router(health: Callable[[Request], dict[str, Any]]) -> APIRouter:
         tags=["service"],
         response_class=Response,
         responses={
-            200: {"content": {"text/plain": {}}, "description": "Prometheus text format"},
+            200: {
+                "content": {"text/plain": {"schema": {"type": "string"}}},
+                "description": "Prometheus text format",
+            },
             **problems(401, 403),
         },
     )

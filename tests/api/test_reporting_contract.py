@@ -134,3 +134,14 @@ def test_caseloads_waiting_list_worklist_and_validation_answer_the_published_sch
     conforms("/worklist", r.reporting.get("/worklist", headers=CJIT))
     scope = {"organisation": "ORG1", "period_end": "2026-10-31"}
     conforms("/ndtms/validation", r.reporting.get("/ndtms/validation", params=scope, headers=H))
+
+
+def test_health_answers_the_published_schema(reporting_driver: ReportingDriver) -> None:
+    r = reporting_driver
+    ready = conforms("/health/ready", r.reporting.get("/health/ready"))
+    assert ready == {"status": "ok", "reasons": []}  # the open probe: no activity figures
+    conforms("/health", r.reporting.get("/health"))
+    conforms("/health/live", r.reporting.get("/health/live"))
+    admin = auth("ORG1", Role.ADMINISTRATOR)
+    details = conforms("/health/details", r.reporting.get("/health/details", headers=admin))
+    assert "following" in details

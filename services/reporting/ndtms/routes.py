@@ -31,7 +31,7 @@ router = APIRouter(prefix="/ndtms", tags=["national return"])
 RETURN_ROLES = frozenset({Role.PROVIDER, Role.ADMINISTRATOR})
 PROBLEMS = problems(401, 403, 422)
 CSV: dict[int | str, dict[str, Any]] = {
-    200: {"content": {"text/csv": {}}, "description": "The CSV file."}
+    200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "The CSV file."}
 }
 PeriodEnd = Annotated[Day, Query(description="The month end the return is for.")]
 KnownAt = Annotated[

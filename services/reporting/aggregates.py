@@ -40,6 +40,11 @@ NEVER = date.max.toordinal()
 ONE: ColumnElement[Any] = literal_column("1")
 
 
+def flag(condition: ColumnElement[bool]) -> Any:
+    """1 when the condition holds, else 0 (also when it is NULL)."""
+    return case((condition, 1), else_=0)
+
+
 def total(condition: ColumnElement[bool]) -> Any:
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
@@ -177,19 +182,18 @@ def episode_pass(connection: Connection, f: Frame) -> list[Any]:
     )
     due = and_(active_at_end, first <= since)
     grp = case((in_treatment, func.coalesce(group, literal("not_stated")))).label("grp")
-    query = select(
-        grp,
-        total(in_treatment),
-        total(
+    flags = [
+        flag(in_treatment),
+        flag(
             and_(
                 or_(discharged.is_(None), discharged >= end),
                 or_(first.is_(None), first > end),
                 end - S.waiting_from >= LONG_WAIT_DAYS,
             )
         ),
-        total(and_(triaged_discharged, discharged - triaged >= RETAINED_DAYS)),
-        total(triaged_discharged),
-        total(
+        flag(and_(triaged_discharged, discharged - triaged >= RETAINED_DAYS)),
+        flag(triaged_discharged),
+        flag(
             and_(
                 triaged.is_not(None),
                 in_treatment,
@@ -199,19 +203,27 @@ def episode_pass(connection: Connection, f: Frame) -> list[Any]:
                 ),
             )
         ),
-        total(and_(discharged_in, S.planned_exit == 1)),
-        total(discharged_in),
-        total(and_(tier4, S.planned_exit == 1)),
-        total(tier4),
-        total(and_(active_at_end, S.first_care_plan_on <= upto)),
-        total(active_at_end),
-        total(review_overdue),
-        total(and_(in_treatment, S.planned_exit == 1, discharged_in)),
-        total(in_treatment),
-        total(case((due, reviewed), else_=False)),
-        total(due),
-    ).where(*f.base)
-    f.passed = list(connection.execute(f.scoped(query, with_spans=True).group_by(grp)))
+        flag(and_(discharged_in, S.planned_exit == 1)),
+        flag(discharged_in),
+        flag(and_(tier4, S.planned_exit == 1)),
+        flag(tier4),
+        flag(and_(active_at_end, S.first_care_plan_on <= upto)),
+        flag(active_at_end),
+        flag(review_overdue),
+        flag(and_(in_treatment, S.planned_exit == 1, discharged_in)),
+        flag(in_treatment),
+        flag(case((due, reviewed), else_=False)),
+        flag(due),
+    ]
+    # Per episode, then summed per group: grouped by the expression itself, SQLite looked each
+    # profile up twice (in the select and in the GROUP BY).
+    episodes = f.scoped(
+        select(grp, *(c.label(f"c{n}") for n, c in enumerate(flags))).where(*f.base),
+        with_spans=True,
+    ).subquery()
+    columns = list(episodes.c)
+    query = select(columns[0], *(func.sum(c) for c in columns[1:])).group_by(columns[0])
+    f.passed = list(connection.execute(query))
     return f.passed
 
 

@@ -142,14 +142,16 @@ def compute_figures(
     """Every figure aggregated in SQL over the episode summaries: no episode is folded."""
     with engine_of(request).connect() as connection:
         return [
-            aggregates.figures(connection, scope, period, k)
+            aggregates.figures(connection, scope, period, k, f)
             | {
                 "without_re_presentation": persons.re_presentation(
                     connection, scope, period, k, k.as_at or today()
                 )
             }
-            | outcome_aggregates.figures(connection, scope, period, k, k.as_at or today())
+            | outcome_aggregates.figures(connection, scope, period, k, k.as_at or today(), f)
             for k in knowledges
+            # One frame per question: its episode pass is shared by both.
+            for f in [aggregates.frame(scope, period, k)]
         ]
 
 

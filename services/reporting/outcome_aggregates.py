@@ -10,16 +10,15 @@ direct reading of each definition; tests/integration/test_kpi_aggregates.py comp
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, func, literal, select
+from sqlalchemy import Connection, case, func, select
 
 from services.reporting import persons, queries
-from services.reporting.aggregates import Frame, S, frame, total
+from services.reporting.aggregates import Frame, S, episode_pass, frame
 from services.reporting.kpis import Period, count, share
-from services.reporting.models import SummaryProfile, SummaryTop
+from services.reporting.models import SummaryTop
 from services.reporting.outcomes import (
     CONTINUITY_DAYS,
     GROUPS,
-    TOP_COMPLIANCE_DAYS,
     prison_to_community_continuity,
     releases,
     structured_starts_by_person,
@@ -32,43 +31,33 @@ def figures(
     period: Period,
     knowledge: queries.Knowledge,
     asked: date,
+    f: Frame | None = None,
 ) -> dict[str, Any]:
-    f = frame(scope, period, knowledge)
+    """`f`: the question's frame, when shared with aggregates.figures (one episode_pass)."""
+    f = f or frame(scope, period, knowledge)
+    completion, compliance = completion_and_compliance(connection, f)
     return {
-        "successful_completion": successful_completion(connection, f),
+        "successful_completion": completion,
         "prison_to_community_continuity": continuity(connection, scope, period, knowledge, asked),
-        "top_compliance": top_compliance(connection, f),
+        "top_compliance": compliance,
         "top_change": top_change(connection, f),
     }
 
 
-def successful_completion(connection: Connection, f: Frame) -> dict[str, Any]:
-    """Per substance group (from the latest profile dated by the period end, as at): episodes
-    in treatment in the period, and their planned discharges in it."""
-    P = SummaryProfile
-    group = (
-        select(P.substance_group)
-        .where(P.episode_id == S.episode_id, f.in_force(P), P.profiled_on <= f.upto)
-        .order_by(P.profiled_on.desc(), P.seq)
-        .limit(1)
-        .scalar_subquery()
-    )
-    completed = and_(S.planned_exit == 1, f.discharged.between(f.start, f.end))
-    treated = f.scoped(
-        select(
-            func.coalesce(group, literal("not_stated")).label("grp"),
-            case((completed, 1), else_=0).label("completed"),
-        ).where(*f.base, f.in_treatment),
-        with_spans=True,
-    ).subquery()
-    found = {
-        g: (int(done), int(n))
-        for g, done, n in connection.execute(
-            select(treated.c.grp, func.sum(treated.c.completed), func.count()).group_by(
-                treated.c.grp
-            )
-        )
-    }
+def completion_and_compliance(
+    connection: Connection, f: Frame
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Successful completion, per substance group (from the latest profile dated by the period
+    end, as at): episodes in treatment in the period, and their planned discharges in it. TOP
+    compliance: of episodes with a structured intervention active at the period end that
+    started 182 days or more before it, those with a review TOP dated from then to the period
+    end. Both from the frame's aggregates.episode_pass (shared with the other KPIs)."""
+    found, reviews, dues = {}, 0, 0
+    for row in episode_pass(connection, f):
+        g, (done, n, found_reviews, found_due) = row[0], (int(c) for c in row[13:17])
+        if g is not None:
+            found[g] = (done, n)
+        reviews, dues = reviews + found_reviews, dues + found_due
 
     def completions(done: int, n: int, of: str) -> dict[str, Any]:
         return share(
@@ -78,12 +67,20 @@ def successful_completion(connection: Connection, f: Frame) -> dict[str, Any]:
             f"episodes in treatment in the period{of}",
         )
 
-    return {
+    completion = {
         "all": completions(
             sum(done for done, _ in found.values()), sum(n for _, n in found.values()), ""
         ),
         **{g: completions(*found.get(g, (0, 0)), f", substance group {g}") for g in GROUPS},
     }
+    compliance = share(
+        reviews,
+        "with a review TOP dated in the 182 days to the period end",
+        dues,
+        "episodes with a structured intervention active at the period end that started 182 "
+        "days or more before it",
+    )
+    return completion, compliance
 
 
 def continuity(
@@ -98,38 +95,6 @@ def continuity(
     last = min(period.end + timedelta(days=CONTINUITY_DAYS), asked)
     starts = structured_starts_by_person(connection, knowledge, period.start, last)
     return prison_to_community_continuity(handovers, person_of, starts, asked)
-
-
-def top_compliance(connection: Connection, f: Frame) -> dict[str, Any]:
-    """Of episodes with a structured intervention active at the period end that started 182
-    days or more before it, those with a review TOP dated from then to the period end."""
-    since = f.end - TOP_COMPLIANCE_DAYS
-    T = SummaryTop
-    reviewed = (
-        select(T.id)
-        .where(
-            T.episode_id == S.episode_id,
-            f.in_force(T),
-            T.stage == "review",
-            T.interviewed_on.between(since, f.upto),
-        )
-        .exists()
-    )
-    due = and_(f.active_at_end, f.first <= since)
-    # The TOPs are looked up only for the episodes due (CASE evaluates lazily).
-    found, n = connection.execute(
-        f.scoped(
-            select(total(case((due, reviewed), else_=False)), total(due)).where(*f.base),
-            with_spans=True,
-        )
-    ).one()
-    return share(
-        int(found),
-        "with a review TOP dated in the 182 days to the period end",
-        int(n),
-        "episodes with a structured intervention active at the period end that started 182 "
-        "days or more before it",
-    )
 
 
 def top_change(connection: Connection, f: Frame) -> dict[str, Any]:

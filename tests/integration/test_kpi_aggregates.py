@@ -37,8 +37,9 @@ def aggregated(
     connection: Connection, scope: queries.Scope, period: Period, knowledge: queries.Knowledge
 ) -> dict[str, Any]:
     asked = knowledge.as_at or today()
-    return aggregates.figures(connection, scope, period, knowledge) | outcome_aggregates.figures(
-        connection, scope, period, knowledge, asked
+    f = aggregates.frame(scope, period, knowledge)  # shared, as api.compute_figures does
+    return aggregates.figures(connection, scope, period, knowledge, f) | outcome_aggregates.figures(
+        connection, scope, period, knowledge, asked, f
     )
 
 

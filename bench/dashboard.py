@@ -75,6 +75,7 @@ def main() -> None:
     print(f"{args.clients:,} clients, {stats.episodes:,} episodes, {events:,} events", flush=True)
     env = {
         "TJ_DATA_DIR": str(data),
+        "TJ_LOG_LEVEL": "WARNING",  # a JSON line per request would drown the figures
         **{f"TJ_{s.upper()}_DATABASE_URL": url for s, url in urls.items()},
         "TJ_FOLLOW_PAGE_SIZE": "1000",
     }

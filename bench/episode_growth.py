@@ -51,7 +51,11 @@ def report(name: str, latencies: list[float]) -> float:
 def bench_store(store: str, events: int, sample: int) -> None:
     with ExitStack() as stack:
         data = Path(stack.enter_context(tempfile.TemporaryDirectory()))
-        env = {"TJ_DATA_DIR": str(data), "TJ_FOLLOW_INTERVAL_SECONDS": "0.05"}
+        env = {
+            "TJ_DATA_DIR": str(data),
+            "TJ_FOLLOW_INTERVAL_SECONDS": "0.05",
+            "TJ_LOG_LEVEL": "WARNING",
+        }
         if store == "postgres":
             env["TJ_REFERRAL_DATABASE_URL"] = stack.enter_context(postgres_database())
             env["TJ_JOURNEY_DATABASE_URL"] = stack.enter_context(postgres_database())

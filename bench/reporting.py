@@ -127,6 +127,7 @@ def bench(
     events = generated(urls, data, clients)
     env = {
         "TJ_DATA_DIR": str(data),
+        "TJ_LOG_LEVEL": "WARNING",  # a JSON line per request would drown the figures
         "TJ_REFERRAL_DATABASE_URL": urls["referral"],
         "TJ_JOURNEY_DATABASE_URL": urls["journey"],
         "TJ_REPORTING_DATABASE_URL": urls["reporting"],

@@ -200,7 +200,9 @@ async def sign_in(request: Request) -> Response:
         return refused(401, f"That token was not accepted. {problem.detail}")
     if caller.role not in ROLES:
         return refused(403, f"A {caller.role.value} token cannot sign in to the dashboard.")
-    lifetime = int(expires - time.time())  # rounded down: the cookie never outlives the token
+    # The browser adds max-age to its own clock a moment later; a second's margin keeps the
+    # cookie from outliving the token by that moment.
+    lifetime = int(expires - time.time()) - 1
     if lifetime <= 0:
         return refused(401, "That token was not accepted. It has expired; get a new one.")
     request.state.caller = caller

@@ -95,7 +95,10 @@ def generate(
     seed: int = 7,
     batch: int = 500,
     progress: bool = False,
+    changes: float = 0.0,
 ) -> Generated:
+    """`changes`: the chance, at each plan review, that the structured intervention ends and
+    another starts after a gap (0 by default, so the default data stay the same)."""
     rng = random.Random(seed)
     now = today()
     first_day = now - timedelta(days=365 * years)
@@ -191,7 +194,7 @@ def generate(
             break
     for done, referral in enumerate(accepted, 1):
         episode = journeys.get_episode(Episode.create_id(referral.id))
-        touched = journey_of(rng, episode, referral.decided_on, now)
+        touched = journey_of(rng, episode, referral.decided_on, now, changes=changes)
         pending.extend(touched)
         stats.episodes += len(touched)
         if len(pending) >= batch:
@@ -213,6 +216,7 @@ def journey_of(
     now: date,
     depth: int = 0,
     group: str | None = None,
+    changes: float = 0.0,
 ) -> list[Episode]:
     """Events for one episode, each through the domain's rules; returns the episodes touched.
     `group` is the client's substance group (drawn here for a first episode)."""
@@ -341,6 +345,26 @@ def journey_of(
                 "next review date mistyped",
                 now,
             )
+        if changes and structured in episode.state.interventions and rng.random() < changes:
+            # The treatment changes: this intervention ends, another starts after a gap.
+            record(
+                Episode.InterventionEnded,
+                day,
+                intervention_id=structured,
+                reason=InterventionEndReason.COMPLETED,
+            )
+            modality = pick(rng, MODALITIES)
+            referred, start = day, at(rng.randrange(1, 40))
+            structured = str(UUID(int=rng.getrandbits(128)))
+            if not record(
+                Episode.InterventionStarted,
+                start,
+                intervention_id=structured,
+                modality=modality,
+                tier=MODALITY_TIER[modality],
+                **(ndtms.intervention_details(rng, modality, referred, start) if start else {}),
+            ):
+                return touched
         if tops and reviews % 2 == 0 and rng.random() < 0.85:  # a review TOP every ~182 days
             record(
                 Episode.TopRecorded,
@@ -399,5 +423,5 @@ def journey_of(
                 new_episode_id=new.id,
                 organisation=episode.state.organisation,
             )
-            touched += journey_of(rng, new, back, now, depth + 1, group)
+            touched += journey_of(rng, new, back, now, depth + 1, group, changes)
     return touched

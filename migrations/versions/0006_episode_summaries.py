@@ -65,9 +65,8 @@ def upgrade() -> None:
         sa.Column("next_review_on", sa.Integer),
     )
     op.create_index("ix_plans_episode", "summary_plans", ["episode_id", "recorded_to"])
-    from services.reporting.summaries import refresh_all
-
-    refresh_all(op.get_bind())
+    # Filled by 0010, the last migration that shapes the summaries: the code that fills them
+    # writes every column of their final shape, which does not exist yet here.
 
 
 def downgrade() -> None:

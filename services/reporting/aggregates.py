@@ -28,6 +28,7 @@ from services.reporting.kpis import LONG_WAIT_DAYS, RETAINED_DAYS, Period
 from services.reporting.models import (
     ClientArea,
     EpisodeSummary,
+    ReferralRow,
     SummaryPlan,
     SummaryProfile,
     SummarySpan,
@@ -52,7 +53,7 @@ def total(condition: ColumnElement[bool]) -> Any:
 @dataclass
 class Frame:
     """What every figure over the summaries shares: the days (ordinals), the episodes alive in
-    the period (`base`), as at and as known at, their span flags, and the scope's join."""
+    the period (`base`), as at and as known at, and the scope's join."""
 
     scope: queries.Scope
     knowledge: queries.Knowledge
@@ -61,7 +62,6 @@ class Frame:
     as_at: int
     upto: int
     base: list[Any]
-    spans: Any
     passed: list[Any] | None = None  # episode_pass's rows, once per frame
 
     def in_force(self, table: Any) -> Any:
@@ -75,20 +75,52 @@ class Frame:
     def first(self) -> Any:
         return case((S.first_structured_on <= self.as_at, S.first_structured_on))
 
+    def active_from(self, since: int) -> Any:
+        """A structured intervention active on some day from `since` to the period end, as at
+        (started by then, not ended before `since`): read on the summary when the episode has
+        one, looked up in its spans only when it has several."""
+        T, as_at = SummarySpan, self.as_at
+        several = (
+            select(T.id)
+            .where(
+                T.episode_id == S.episode_id,
+                self.in_force(T),
+                T.started_on <= self.upto,
+                or_(T.ended_on.is_(None), T.ended_on > as_at, T.ended_on >= since),
+            )
+            .exists()
+        )
+        one = and_(
+            S.span_started_on <= self.upto,
+            or_(S.span_ended_on.is_(None), S.span_ended_on > as_at, S.span_ended_on >= since),
+        )
+        return case(
+            (S.structured_spans == ONE, one), (S.structured_spans > ONE, several), else_=False
+        )
+
     @property
     def in_treatment(self) -> Any:
-        """A structured intervention active on some day of the period. (The 1 is written into
-        the SQL: compared with a bound parameter in a WHERE, SQLite 3.40 re-read the spans for
-        every episode, 30 s instead of 60 ms at 10,000 clients.)"""
-        return self.spans.c.in_treatment == ONE
+        """A structured intervention active on some day of the period."""
+        return self.active_from(self.start)
 
     @property
     def active_at_end(self) -> Any:
-        return self.spans.c.at_end == ONE
+        return self.active_from(self.end)
 
-    def scoped(self, query: Any, with_spans: bool = False) -> Any:
-        if with_spans:
-            query = query.outerjoin(self.spans, self.spans.c.episode_id == S.episode_id)
+    def latest(self, dated: Any, value: Any, table: Any, on: Any, column: Any) -> Any:
+        """`column` of the episode's latest `table` row dated by the period end (the first
+        recorded of that day), as at: the summary's own latest (`dated`, `value`) when it is
+        dated by then, a look-up only when a later one exists."""
+        earlier = (
+            select(column)
+            .where(table.episode_id == S.episode_id, self.in_force(table), on <= self.upto)
+            .order_by(on.desc(), table.seq)
+            .limit(1)
+            .scalar_subquery()
+        )
+        return case((dated <= self.upto, value), (dated.is_(None), None), else_=earlier)
+
+    def scoped(self, query: Any) -> Any:
         if self.scope.area is None:
             return query
         return query.outerjoin(ClientArea, ClientArea.client_id == S.client_id).where(
@@ -100,26 +132,6 @@ def frame(scope: queries.Scope, period: Period, knowledge: queries.Knowledge) ->
     start, end = period.start.toordinal(), period.end.toordinal()
     as_at = knowledge.as_at.toordinal() if knowledge.as_at is not None else NEVER
     upto = min(end, as_at)
-    T = SummarySpan
-
-    def active_from(since: int) -> Any:
-        """1 when a structured intervention was active on some day from `since` to the end
-        (started by the end, not ended before `since`), as at."""
-        ended = or_(T.ended_on.is_(None), T.ended_on > as_at, T.ended_on >= since)
-        return func.max(case((ended, 1), else_=0))
-
-    # Per episode, in one pass over the spans, rather than a lookup per episode and figure.
-    per_span = select(
-        T.episode_id,
-        active_from(start).label("in_treatment"),
-        active_from(end).label("at_end"),
-    ).where(
-        queries.known(T.recorded_from, T.recorded_to, knowledge),
-        T.started_on <= upto,
-        or_(T.ended_on.is_(None), T.ended_on > as_at, T.ended_on >= start),
-    )
-    if scope.organisation is not None:
-        per_span = per_span.where(T.organisation == scope.organisation)
     base = [
         queries.known(S.recorded_from, S.recorded_to, knowledge),
         S.opened_on <= upto,
@@ -127,8 +139,7 @@ def frame(scope: queries.Scope, period: Period, knowledge: queries.Knowledge) ->
     ]
     if scope.organisation is not None:
         base.append(S.organisation == scope.organisation)
-    spans = per_span.group_by(T.episode_id).subquery()
-    return Frame(scope, knowledge, start, end, as_at, upto, base, spans)
+    return Frame(scope, knowledge, start, end, as_at, upto, base)
 
 
 def episode_pass(connection: Connection, f: Frame) -> list[Any]:
@@ -145,12 +156,8 @@ def episode_pass(connection: Connection, f: Frame) -> list[Any]:
     triaged = case((S.triaged_on <= as_at, S.triaged_on))
     in_treatment, active_at_end = f.in_treatment, f.active_at_end
     P = SummaryPlan
-    latest_review = (
-        select(P.next_review_on)
-        .where(P.episode_id == S.episode_id, in_force(P), P.agreed_on <= upto)
-        .order_by(P.agreed_on.desc(), P.seq)
-        .limit(1)
-        .scalar_subquery()
+    latest_review = f.latest(
+        S.last_agreed_on, S.last_next_review_on, P, P.agreed_on, P.next_review_on
     )
     # Looked up only for episodes active at the end (CASE evaluates lazily).
     review_overdue = case((active_at_end, latest_review < end), else_=False)
@@ -161,12 +168,8 @@ def episode_pass(connection: Connection, f: Frame) -> list[Any]:
     # the episodes in treatment), and a review TOP dated in the 182 days to the period end
     # (only for the episodes due).
     G = SummaryProfile
-    group = (
-        select(G.substance_group)
-        .where(G.episode_id == S.episode_id, in_force(G), G.profiled_on <= upto)
-        .order_by(G.profiled_on.desc(), G.seq)
-        .limit(1)
-        .scalar_subquery()
+    group = f.latest(
+        S.last_profiled_on, S.last_substance_group, G, G.profiled_on, G.substance_group
     )
     since = end - TOP_COMPLIANCE_DAYS
     T = SummaryTop
@@ -218,13 +221,27 @@ def episode_pass(connection: Connection, f: Frame) -> list[Any]:
     # Per episode, then summed per group: grouped by the expression itself, SQLite looked each
     # profile up twice (in the select and in the GROUP BY).
     episodes = f.scoped(
-        select(grp, *(c.label(f"c{n}") for n, c in enumerate(flags))).where(*f.base),
-        with_spans=True,
+        select(grp, *(c.label(f"c{n}") for n, c in enumerate(flags))).where(*f.base)
     ).subquery()
     columns = list(episodes.c)
     query = select(columns[0], *(func.sum(c) for c in columns[1:])).group_by(columns[0])
     f.passed = list(connection.execute(query))
     return f.passed
+
+
+def cj_referrals(scope: queries.Scope, knowledge: queries.Knowledge, start: date, end: date) -> Any:
+    """The ids of the CJIT and CARAT referrals queries.referrals reads (area: by the episode)."""
+    R = ReferralRow
+    query = select(R.referral_id).where(
+        R.source.in_(("cjit", "carat")), R.referral_date.between(start, end)
+    )
+    if scope.organisation is not None:
+        query = query.where(R.receiving_organisation == scope.organisation)
+    if knowledge.known_at is not None:
+        query = query.where(R.recorded_at <= knowledge.known_at)
+    if knowledge.as_at is not None:
+        query = query.where(R.referral_date <= knowledge.as_at)
+    return query
 
 
 def figures(
@@ -238,16 +255,23 @@ def figures(
     f = f or frame(scope, period, knowledge)
     start, end, base, first, scoped = f.start, f.end, f.base, f.first, f.scoped
     counts = [sum(int(row[i]) for row in episode_pass(connection, f)) for i in range(1, 13)]
-    waits, started_by_end = [], set()
-    for wait, referral, started in connection.execute(
-        scoped(select(first - S.waiting_from, S.referral_id, first).where(*base, first <= end))
-    ):
-        started_by_end.add(referral)
-        if started >= start:
-            waits.append(int(wait))
+    # Only the waits of the period's starts come back, not a row per episode ever started.
+    waits = [
+        int(wait)
+        for (wait,) in connection.execute(
+            scoped(select(first - S.waiting_from).where(*base, first.between(start, end)))
+        )
+    ]
     p = period.start, period.end
     referrals = queries.referrals(connection, scope, knowledge, *p)
-    cj = [r for r in referrals if r.source in ("cjit", "carat") and p[0] <= r.referral_date <= p[1]]
+    cj = [r for r in referrals if r.source in ("cjit", "carat")]
+    started_by_end = connection.execute(
+        scoped(
+            select(func.count(S.referral_id.distinct())).where(
+                *base, first <= end, S.referral_id.in_(cj_referrals(scope, knowledge, *p))
+            )
+        )
+    ).scalar_one()
     (n, still, retained, left, reached, planned, out, planned4, out4, with_plan, active, late) = (
         counts
     )
@@ -258,9 +282,7 @@ def figures(
         "planned_exits": kpis.planned_exits_figures(planned, out, planned4, out4),
         "care_plan_coverage": kpis.care_plan_figures(with_plan, active, late),
         "referral_sources": kpis.referral_sources(referrals, period),
-        "criminal_justice_engagement": kpis.criminal_justice_figures(
-            sum(r.referral_id in started_by_end for r in cj), len(cj)
-        ),
+        "criminal_justice_engagement": kpis.criminal_justice_figures(started_by_end, len(cj)),
         "re_engagements": kpis.re_engagements(
             queries.re_engagements(connection, scope, knowledge, *p), period
         ),

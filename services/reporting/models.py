@@ -120,6 +120,16 @@ class EpisodeSummary(Base):
     first_care_plan_on: Mapped[int | None] = mapped_column(Integer)
     discharged_on: Mapped[int | None] = mapped_column(Integer)
     planned_exit: Mapped[int] = mapped_column(Integer, nullable=False)
+    # Read inline so that most episodes need no look-up in the child tables (aggregates.py):
+    # the latest profile and plan (the first recorded of those on the latest date), and the
+    # span of the structured intervention when there is exactly one.
+    last_profiled_on: Mapped[int | None] = mapped_column(Integer)
+    last_substance_group: Mapped[str | None] = mapped_column(String(32))
+    last_agreed_on: Mapped[int | None] = mapped_column(Integer)
+    last_next_review_on: Mapped[int | None] = mapped_column(Integer)
+    structured_spans: Mapped[int | None] = mapped_column(Integer)
+    span_started_on: Mapped[int | None] = mapped_column(Integer)
+    span_ended_on: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (
         Index("ix_summaries_episode", "episode_id"),

@@ -43,11 +43,22 @@ def ordinal(day: date | None) -> int | None:
     return None if day is None else day.toordinal()
 
 
+def latest(rows: tuple[tuple[Any, Any], ...]) -> tuple[Any, Any]:
+    """The latest-dated row, the first recorded of those on that date; (None, None) if none."""
+    if not rows:
+        return None, None
+    return max(rows, key=lambda row: row[0])  # max keeps the first of equals
+
+
 def summary_of(view: EpisodeView) -> tuple[Any, ...]:
     """(summary columns, spans, plans, profiles, TOPs) of a folded episode, as plain values."""
     structured = [i for i in view.interventions.values() if i.structured]
     starts = [i.started_on for i in structured]
     tier4 = [i.started_on for i in structured if i.tier == 4]
+    spans = tuple((i.started_on.toordinal(), ordinal(i.ended_on)) for i in structured)
+    plans = tuple((on.toordinal(), ordinal(review)) for on, review, _ in view.plans)
+    profiles = tuple((on.toordinal(), group_of(named)) for on, named in view.substance_profiles)
+    profile, plan = latest(profiles), latest(plans)
     columns = (
         view.organisation,
         view.client_id,
@@ -60,10 +71,11 @@ def summary_of(view: EpisodeView) -> tuple[Any, ...]:
         ordinal(min(view.care_plan_dates)) if view.care_plan_dates else None,
         ordinal(view.discharged_on),
         int(view.planned_exit),
+        *profile,
+        *plan,
+        len(spans),
+        *(spans[0] if len(spans) == 1 else (None, None)),
     )
-    spans = tuple((i.started_on.toordinal(), ordinal(i.ended_on)) for i in structured)
-    plans = tuple((on.toordinal(), ordinal(review)) for on, review, _ in view.plans)
-    profiles = tuple((on.toordinal(), group_of(named)) for on, named in view.substance_profiles)
     tops = tuple(
         (
             on.toordinal(),
@@ -88,6 +100,13 @@ COLUMNS = (
     "first_care_plan_on",
     "discharged_on",
     "planned_exit",
+    "last_profiled_on",
+    "last_substance_group",
+    "last_agreed_on",
+    "last_next_review_on",
+    "structured_spans",
+    "span_started_on",
+    "span_ended_on",
 )
 
 

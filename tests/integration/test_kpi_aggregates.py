@@ -8,12 +8,13 @@ import random
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from alembic import command
 from sqlalchemy import Connection, func, select
 
 from services.common.clock import today
-from services.reporting import aggregates, outcome_aggregates, queries
+from services.reporting import aggregates, db, outcome_aggregates, queries
 from services.reporting.kpis import Period, all_kpis
-from services.reporting.models import FactRow
+from services.reporting.models import EpisodeSummary, FactRow
 from services.reporting.outcomes import outcome_kpis
 from tests.generator import generate
 from tests.reporting_driver import ReportingDriver
@@ -48,13 +49,25 @@ def test_aggregated_figures_equal_the_folded_ones(reporting_driver: ReportingDri
     referrals = r.journeys.referral.app.state.application  # type: ignore[attr-defined]
     generate(referrals, r.journeys.application, clients=400, organisations=4, years=2, seed=3)
     r.follow(page_size=173)
-    generate(referrals, r.journeys.application, clients=200, organisations=4, years=2, seed=4)
+    # These change treatment now and then: episodes with several structured interventions
+    # (the summary reads one inline and looks several up).
+    generate(
+        referrals,
+        r.journeys.application,
+        clients=200,
+        organisations=4,
+        years=2,
+        seed=4,
+        changes=0.3,
+    )
     r.follow(page_size=251)
     rng = random.Random(5)
     with r.engine.connect() as connection:
         first, last = connection.execute(
             select(func.min(FactRow.business_date), func.max(FactRow.business_date))
         ).one()
+        several = select(func.count()).where(EpisodeSummary.structured_spans > 1)
+        assert connection.execute(several).scalar_one() > 20
         moments = sorted(m for (m,) in connection.execute(select(FactRow.recorded_from).distinct()))
         first, last = queries.as_date(first), queries.as_date(last)
         # Half the periods start or end on a day something happened: edges are where
@@ -104,3 +117,47 @@ def test_aggregated_figures_equal_the_folded_ones(reporting_driver: ReportingDri
     # period only when it is long)
     assert outcomes["groups"] > 60 and outcomes["compliance"] > 20, outcomes
     assert outcomes["change"] >= 3, outcomes
+
+
+def test_migrating_a_store_that_holds_facts_fills_the_summaries_of_the_final_shape(
+    reporting_driver: ReportingDriver,
+) -> None:
+    """An upgrade from before the summaries existed (0005) or before they had their latest
+    columns (0009) leaves the same figures as a store built at head."""
+    r = reporting_driver
+    referrals = r.journeys.referral.app.state.application  # type: ignore[attr-defined]
+    generate(
+        referrals,
+        r.journeys.application,
+        clients=120,
+        organisations=3,
+        years=2,
+        seed=8,
+        changes=0.3,
+    )
+    r.follow()
+    questions = [
+        (queries.Scope(), Period(date(y, m, 1), date(y, m, 28) + timedelta(days=60)), k)
+        for y, m in ((today().year - 1, 3), (today().year - 1, 10))
+        for k in (queries.Knowledge(None, None), queries.Knowledge(date(y, m, 20), None))
+    ] + [
+        (
+            queries.Scope(organisation="ORG01"),
+            Period(today() - timedelta(days=90), today()),
+            queries.Knowledge(None, None),
+        )
+    ]
+
+    def figures() -> list[dict[str, Any]]:
+        with r.engine.connect() as connection:
+            return [aggregated(connection, *question) for question in questions]
+
+    at_head = figures()
+    assert any(f["numbers_in_treatment"]["count"] for f in at_head)
+    config = db.alembic_config(r.engine)
+    for earlier in ("0009", "0005"):
+        with db.writing(r.engine).begin() as connection:
+            config.attributes["connection"] = connection
+            command.downgrade(config, earlier)
+        db.upgrade(r.engine)
+        assert figures() == at_head, earlier

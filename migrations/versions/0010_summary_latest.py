@@ -1,0 +1,43 @@
+"""The episode summary carries what most questions would otherwise look up per episode: its
+latest substance profile (date, group), its latest plan (date, next review) and, for an episode
+with one structured intervention, that intervention's span. A KPI reads them inline and looks
+the child rows up only when the inline ones cannot answer (services/reporting/aggregates.py).
+Fills every summary from the facts held (0006 and 0008 leave that to this one).
+
+Revision ID: 0010
+Revises: 0009
+Create Date: 2026-11-30
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0010"
+down_revision = "0009"
+branch_labels = None
+depends_on = None
+
+COLUMNS = (
+    ("last_profiled_on", sa.Integer),
+    ("last_substance_group", sa.String(32)),
+    ("last_agreed_on", sa.Integer),
+    ("last_next_review_on", sa.Integer),
+    ("structured_spans", sa.Integer),
+    ("span_started_on", sa.Integer),
+    ("span_ended_on", sa.Integer),
+)
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("episode_summaries") as table:
+        for name, kind in COLUMNS:
+            table.add_column(sa.Column(name, kind))
+    from services.reporting.summaries import refresh_all
+
+    refresh_all(op.get_bind())
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("episode_summaries") as table:
+        for name, _ in COLUMNS:
+            table.drop_column(name)

@@ -2,13 +2,14 @@
 
 import hashlib
 import json
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
 from services.common.access import AccessLog
 from services.common.auth import Caller
-from services.common.idempotency import Receipt
+from services.common.store import Receipt
 from services.common.versions import expected_version
 from services.common.web import problems
 
@@ -46,7 +47,13 @@ async def receipt(
         f"{request.method}\n{request.url.path}\n{request.headers.get('if-match', '')}\n"
         f"{canonical}".encode()
     ).hexdigest()
-    return Receipt(organisation="", key=key, fingerprint=digest, created={})
+    return Receipt(organisation="", key=key, fingerprint=digest)
+
+
+def own_key(key: Receipt | None, caller: Caller) -> Receipt | None:
+    """The request's Idempotency-Key, scoped to the caller's organisation (keys are per
+    organisation), as the application's keyed writes take it."""
+    return None if key is None else replace(key, organisation=caller.organisation)
 
 
 Log = Annotated[AccessLog, Depends(get_access_log)]

@@ -6,9 +6,8 @@ answer is the worker that happened to take the scrape.
 """
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fastapi import FastAPI
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -19,8 +18,10 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
-from prometheus_fastapi_instrumentator import Instrumentator
-from prometheus_fastapi_instrumentator.metrics import Info
+
+if TYPE_CHECKING:  # the store counts its commits here: it need not load the web framework
+    from fastapi import FastAPI
+    from prometheus_fastapi_instrumentator.metrics import Info
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 
@@ -83,15 +84,17 @@ STORE_ERRORS = Counter(
 )
 
 
-def _observe(info: Info) -> None:
+def _observe(info: "Info") -> None:
     labels = (info.modified_handler, info.method, info.modified_status)
     REQUESTS.labels(*labels).inc()
     LATENCY.labels(*labels).observe(info.modified_duration)
 
 
-def instrument(app: FastAPI) -> None:
+def instrument(app: "FastAPI") -> None:
     """Count and time every request by its route template (never the raw path: ids stay out
     of the labels); requests to no route are counted under the route "none"."""
+    from prometheus_fastapi_instrumentator import Instrumentator
+
     Instrumentator(
         should_group_status_codes=False,
         excluded_handlers=["/metrics"],

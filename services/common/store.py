@@ -1,18 +1,26 @@
-"""Event-store wiring: JSON transcodings for our value types and the store chosen by URL."""
+"""Event-store wiring: JSON transcodings for our value types, the store chosen by URL, and
+idempotent writes.
+
+An Idempotency-Key is saved in the same transaction as the events it produced, so a retry, a
+concurrent duplicate or a crash between them can never record twice; the replayed result is
+the aggregate at the version the first request produced, with the ids it created.
+"""
 
 import copy
 import math
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from datetime import date
 from enum import Enum
 from typing import Any
 from urllib.parse import unquote, urlparse
+from uuid import UUID, uuid5
 
 import psycopg
 from eventsourcing.application import AggregateNotFoundError, Application, LRUCache, Repository
-from eventsourcing.domain import Aggregate
+from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import (
     EventStore,
     IntegrityError,
@@ -22,10 +30,67 @@ from eventsourcing.persistence import (
     Transcoding,
 )
 
-from services.common.errors import OutcomeUnknownError, StoreUnavailableError
+from services.common.errors import (
+    IdempotencyKeyReusedError,
+    OutcomeUnknownError,
+    StoreUnavailableError,
+)
 from services.common.group_commit import GroupCommit
-from services.common.idempotency import IdempotencyRecord, Receipt, check_replay
 from services.common.tracing import TRACEPARENT, stamp
+
+NAMESPACE = UUID("2b0e8f4e-8c1a-4a57-9d36-0a4c2f1b7e21")
+# The class was first defined in services/common/idempotency.py: its records are stored under
+# that module's topics, and keep them.
+RECORD_TOPIC = "services.common.idempotency:IdempotencyRecord"
+
+
+class IdempotencyRecord(Aggregate):
+    """An Idempotency-Key's use: the request's fingerprint and the result it produced."""
+
+    TOPIC = RECORD_TOPIC
+
+    class Created(Aggregate.Created):
+        TOPIC = f"{RECORD_TOPIC}.Created"
+
+    @staticmethod
+    def create_id(organisation: str, key: str) -> UUID:
+        return uuid5(NAMESPACE, f"{organisation}\n{key}")
+
+    @event("IdempotencyKeyUsed", topic=f"{RECORD_TOPIC}.IdempotencyKeyUsed")
+    def __init__(
+        self,
+        organisation: str,
+        key: str,
+        fingerprint: str,
+        aggregate_id: UUID,
+        version: int,
+        created: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.fingerprint, self.aggregate_id = fingerprint, aggregate_id
+        # The ids the write created besides its aggregate's (an intervention's). Records
+        # stored before kept them as the HTTP header they were answered in.
+        old = {"intervention_id": (headers or {}).get("Intervention-Id")}
+        self.result_version = version
+        self.created = created or {k: v for k, v in old.items() if v}
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """A write's Idempotency-Key, scoped to the writer's organisation, with the fingerprint of
+    its request (a reused key with another fingerprint is refused)."""
+
+    organisation: str
+    key: str
+    fingerprint: str
+
+    @property
+    def record_id(self) -> UUID:
+        return IdempotencyRecord.create_id(self.organisation, self.key)
+
+
+# What a keyed write answers: the aggregate, and the ids it created besides the aggregate's.
+Written = tuple[Any, dict[str, str]]
 
 
 class DateAsISO(Transcoding):
@@ -149,31 +214,58 @@ class JsonApplication(Application[Any]):
             repository.cache = VersionedCache(repository.cache.maxsize)
         return repository
 
-    def replay(self, receipt: Receipt | None) -> IdempotencyRecord | None:
-        """The record of an earlier request with this Idempotency-Key, if the same request."""
+    def replayed(self, receipt: Receipt | None) -> Written | None:
+        """An earlier request's result for this Idempotency-Key: the aggregate at the version
+        that request produced, with the ids it created. None for a new key; a key used for a
+        different request is refused (IdempotencyKeyReusedError). Keyed writes ask this first."""
         if receipt is None:
             return None
         try:
             record: IdempotencyRecord = self.repository.get(receipt.record_id)
         except AggregateNotFoundError:
             return None
-        return check_replay(record, receipt)
+        if record.fingerprint != receipt.fingerprint:
+            raise IdempotencyKeyReusedError(
+                "This Idempotency-Key was used for a different request; use a new key."
+            )
+        aggregate: Any = self.repository.get(record.aggregate_id, version=record.result_version)
+        return aggregate, dict(record.created)
 
     def save_keyed(
-        self, receipt: Receipt | None, *aggregates: Aggregate, result: Aggregate | None = None
-    ) -> None:
+        self,
+        receipt: Receipt | None,
+        *aggregates: Aggregate,
+        result: Aggregate | None = None,
+        created: dict[str, str] | None = None,
+    ) -> Written:
         """Save the aggregates' new events, and the Idempotency-Key's record pointing at
-        `result`'s resulting version (by default the first aggregate's), in one transaction
-        through group commit. Raises ConcurrentChangeError for a real conflict, and
-        StoreUnavailableError or OutcomeUnknownError on a fault (nothing cached then)."""
+        `result`'s resulting version (by default the first aggregate's) and the ids `created`,
+        in one transaction through group commit; answer (result, created).
+
+        If a concurrent request with the same key was saved first, answer its result instead.
+        Raises ConcurrentChangeError for a real conflict, and StoreUnavailableError or
+        OutcomeUnknownError on a fault (nothing cached then)."""
+        result = result or aggregates[0]
+        created = dict(created or {})
         if receipt is not None:
-            aggregates = (*aggregates, receipt.record(result or aggregates[0]))
+            record = IdempotencyRecord(
+                organisation=receipt.organisation,
+                key=receipt.key,
+                fingerprint=receipt.fingerprint,
+                aggregate_id=result.id,
+                version=result.version,
+                created=created,
+            )
+            aggregates = (*aggregates, record)
         events = [e for a in aggregates for e in a.collect_events()]
         stamp(events)  # here, in the request's thread: the committer's thread has no trace
         try:
             self.group_commit.put(events)
         except IntegrityError:
             self.forget([a.id for a in aggregates])  # may be stale: read the store next time
+            replayed = self.replayed(receipt)  # a concurrent request with the same key won?
+            if replayed is not None:
+                return replayed
             raise ConcurrentChangeError(
                 "Another change to the same record was saved first; read it again and retry."
             ) from None
@@ -181,6 +273,7 @@ class JsonApplication(Application[Any]):
             self.forget([a.id for a in aggregates])
             raise
         self.cache(list(aggregates))
+        return result, created
 
     def cache(self, aggregates: list[Aggregate]) -> None:
         cache = self.repository.cache

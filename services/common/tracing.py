@@ -9,9 +9,8 @@ it, and a follower applies each page in a span linked to the requests that wrote
 import os
 from collections.abc import Iterable, Sequence
 from importlib.metadata import entry_points
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fastapi import FastAPI
 from opentelemetry import trace
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import TracerProvider
@@ -23,6 +22,9 @@ TRACEPARENT = "traceparent"
 _propagator = TraceContextTextMapPropagator()
 _provider: TracerProvider | None = None
 tracer = trace.get_tracer("treatment-journeys")
+
+if TYPE_CHECKING:  # the store stamps events with traces: it need not load the web framework
+    from fastapi import FastAPI
 
 
 def enabled() -> bool:
@@ -54,7 +56,7 @@ def _configure(service: str) -> TracerProvider:
     return provider
 
 
-def instrument_app(app: FastAPI, service: str) -> None:
+def instrument_app(app: "FastAPI", service: str) -> None:
     """Server spans for the app's requests and client spans for every httpx request."""
     if not enabled():
         return

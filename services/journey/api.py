@@ -1,9 +1,8 @@
 """HTTP routes of the journey service: one POST per journey event, reads, corrections."""
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import ValidationError
@@ -25,10 +24,11 @@ from services.common.deps import (
     IfMatch,
     Key,
     Log,
+    own_key,
     recorded_by,
 )
-from services.common.idempotency import Receipt, keyed_write
 from services.common.problems import Problem
+from services.common.store import Receipt
 from services.common.versions import set_etag
 from services.journey.application import JourneyApplication
 from services.journey.domain import Episode
@@ -79,7 +79,8 @@ def answer(
 @dataclass
 class EpisodeWrite:
     """What every write to an episode takes from its request: the writer (staff of the
-    episode's organisation), its `If-Match` and `Idempotency-Key`, and where it is audited."""
+    episode's organisation), its `If-Match` and `Idempotency-Key` (scoped to the writer's
+    organisation), and where it is audited."""
 
     app: JourneyApplication
     log: AccessLog
@@ -93,14 +94,10 @@ class EpisodeWrite:
     def by(self) -> dict[str, str]:
         return recorded_by(self.caller)
 
-    def run(self, command: Callable[[Receipt | None], Episode]) -> tuple[Episode, dict[str, str]]:
-        """Once per Idempotency-Key; audited as a write returning the client's episode."""
-        episode, created = keyed_write(self.app, self.key, self.caller, command)
+    def done(self, episode: Episode, created: dict[str, str]) -> EpisodeWrittenOut:
+        """The application's answer (the episode, and the ids it created) as the response,
+        audited as a write returning the client's episode."""
         written(self.log, self.caller, self.purpose, "episode", episode.id, episode.state.client_id)
-        return episode, created
-
-    def __call__(self, command: Callable[[Receipt | None], Episode]) -> EpisodeWrittenOut:
-        episode, created = self.run(command)
         return answer(episode, self.response, created)
 
 
@@ -113,7 +110,7 @@ def episode_write(
     key: Key,
     response: Response,
 ) -> EpisodeWrite:
-    return EpisodeWrite(app, log, caller, purpose, if_match, key, response)
+    return EpisodeWrite(app, log, caller, purpose, if_match, own_key(key, caller), response)
 
 
 Write = Annotated[EpisodeWrite, Depends(episode_write)]
@@ -124,14 +121,14 @@ def add_event_endpoint(step: Step) -> None:
     event_class, body_type = step.event, step.body
 
     def record_event(episode_id: UUID, body: EventIn, write: Write) -> EpisodeWrittenOut:
-        return write(
-            lambda receipt: write.app.record(
+        return write.done(
+            *write.app.record(
                 episode_id,
                 event_class,
                 write.by,
                 body.on,
                 write.if_match,
-                receipt,
+                write.key,
                 **body.event_data(),
             )
         )
@@ -168,25 +165,10 @@ def start_intervention(
     Rule: a Tier 3/4 (structured) intervention needs an agreed care plan, not dated after it.
     The new intervention's id is `intervention_id` (also in the `Intervention-Id` header).
     """
-    intervention_id = str(uuid4())
-
-    def start(receipt: Receipt | None) -> Episode:
-        if receipt is not None:
-            receipt.created["intervention_id"] = intervention_id
-        return write.app.record(
-            episode_id,
-            Episode.InterventionStarted,
-            write.by,
-            body.on,
-            write.if_match,
-            receipt,
-            intervention_id=intervention_id,
-            **body.event_data(),
-        )
-
-    episode, created = write.run(start)
-    created = created or {"intervention_id": intervention_id}
-    started = answer(episode, write.response, created)
+    episode, created = write.app.start_intervention(
+        episode_id, write.by, body.on, write.if_match, write.key, **body.event_data()
+    )
+    started = write.done(episode, created)
     # A replay answers with the id the first request created (kept with its key).
     return InterventionStartedOut(**dict(started), intervention_id=created["intervention_id"])
 
@@ -204,14 +186,14 @@ def end_intervention(
     write: Write,
 ) -> EpisodeWrittenOut:
     """End an intervention. Rules: not before it started; only once."""
-    return write(
-        lambda receipt: write.app.record(
+    return write.done(
+        *write.app.record(
             episode_id,
             Episode.InterventionEnded,
             write.by,
             body.on,
             write.if_match,
-            receipt,
+            write.key,
             intervention_id=intervention_id,
             reason=body.reason,
             exit_status=body.exit_status,
@@ -234,9 +216,9 @@ def re_engage(
     organisation, linked to this one. Only the episode's own organisation re-engages (a client
     returning to another organisation is a new referral). Returns the new episode (its `id`;
     `re_engaged_from` names this one); its waiting time counts from the re-engagement date."""
-    return write(
-        lambda receipt: write.app.re_engage(
-            episode_id, write.by, body.on, write.if_match, body.keyworker, receipt
+    return write.done(
+        *write.app.re_engage(
+            episode_id, write.by, body.on, write.if_match, body.keyworker, write.key
         )
     )
 
@@ -257,9 +239,9 @@ def mark_in_error(
 ) -> EpisodeWrittenOut:
     """Mark the episode's event at `version` recorded in error: it drops out of every derived
     view from now on (the event itself is kept). Marking the opening voids the episode."""
-    return write(
-        lambda receipt: write.app.mark_in_error(
-            episode_id, version, write.by, body.reason, write.if_match, receipt
+    return write.done(
+        *write.app.mark_in_error(
+            episode_id, version, write.by, body.reason, write.if_match, write.key
         )
     )
 
@@ -298,8 +280,8 @@ def correct(
             errors=replacement_errors(error),
             rule="replacement-invalid",  # its body depends on the event replaced
         ) from None
-    return write(
-        lambda receipt: write.app.correct(
+    return write.done(
+        *write.app.correct(
             episode_id,
             version,
             write.by,
@@ -307,7 +289,7 @@ def correct(
             parsed.on,
             parsed.event_data(),
             write.if_match,
-            receipt,
+            write.key,
         )
     )
 

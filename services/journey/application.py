@@ -5,7 +5,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from datetime import date
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
@@ -16,9 +16,8 @@ from services.common.clock import today
 from services.common.codes import SharingPurpose
 from services.common.errors import ConsentUnknownError, ForbiddenError
 from services.common.feed import FeedItem
-from services.common.idempotency import Receipt
 from services.common.log_index import LogIndex
-from services.common.store import ConcurrentChangeError, JsonApplication
+from services.common.store import ConcurrentChangeError, JsonApplication, Receipt
 from services.journey.consent import ClientConsents, shared_with
 from services.journey.domain import Episode
 from services.journey.steps.base import EpisodeNotFoundError, JourneyEvent, VersionMismatchError
@@ -145,7 +144,9 @@ class JourneyApplication(JsonApplication):
             re_engaged_from=None,
         )
 
-    # Commands: only the episode's own organisation writes to it.
+    # Commands: only the episode's own organisation writes to it. Each takes the request's
+    # Idempotency-Key (a Receipt, or None) and answers (episode, ids created): a key seen
+    # before answers its first result, before any rule is checked again.
 
     def record(
         self,
@@ -156,7 +157,7 @@ class JourneyApplication(JsonApplication):
         expected_version: int | None = None,
         receipt: Receipt | None = None,
         **data: Any,
-    ) -> Episode:
+    ) -> tuple[Episode, dict[str, str]]:
         return self._change(
             episode_id,
             expected_version,
@@ -164,6 +165,34 @@ class JourneyApplication(JsonApplication):
             receipt,
             lambda episode: episode.record(event_class, on, by, today(), **data),
         )
+
+    def start_intervention(
+        self,
+        episode_id: UUID,
+        by: dict[str, str],
+        on: date,
+        expected_version: int | None = None,
+        receipt: Receipt | None = None,
+        **data: Any,
+    ) -> tuple[Episode, dict[str, str]]:
+        """An intervention starts with a new id (`created["intervention_id"]`)."""
+        intervention_id = str(uuid4())
+        episode, created = self._change(
+            episode_id,
+            expected_version,
+            by["organisation"],
+            receipt,
+            lambda episode: episode.record(
+                Episode.InterventionStarted,
+                on,
+                by,
+                today(),
+                intervention_id=intervention_id,
+                **data,
+            ),
+            created={"intervention_id": intervention_id},
+        )
+        return episode, created or {"intervention_id": intervention_id}
 
     def re_engage(
         self,
@@ -173,10 +202,13 @@ class JourneyApplication(JsonApplication):
         expected_version: int | None,
         keyworker: str | None,
         receipt: Receipt | None = None,
-    ) -> Episode:
+    ) -> tuple[Episode, dict[str, str]]:
         """The client returns (§3.9.2): the old episode records it and a new, linked one opens
         for the same organisation. Only the episode's own organisation re-engages its client;
-        a client returning to another organisation is a new referral."""
+        a client returning to another organisation is a new referral. Answers the new one."""
+        replayed = self.replayed(receipt)
+        if replayed is not None:
+            return replayed
         old = self.get_episode(episode_id)
         self._check_writer(old, by["organisation"])
         if expected_version is not None and expected_version != old.version:
@@ -206,8 +238,7 @@ class JourneyApplication(JsonApplication):
             new_episode_id=new.id,
             organisation=by["organisation"],
         )
-        self.save_keyed(receipt, old, new, result=new)
-        return new
+        return self.save_keyed(receipt, old, new, result=new)
 
     def mark_in_error(
         self,
@@ -217,7 +248,7 @@ class JourneyApplication(JsonApplication):
         reason: str,
         expected_version: int | None,
         receipt: Receipt | None = None,
-    ) -> Episode:
+    ) -> tuple[Episode, dict[str, str]]:
         return self._change(
             episode_id,
             expected_version,
@@ -236,7 +267,7 @@ class JourneyApplication(JsonApplication):
         replacement: dict[str, Any],
         expected_version: int | None,
         receipt: Receipt | None = None,
-    ) -> Episode:
+    ) -> tuple[Episode, dict[str, str]]:
         return self._change(
             episode_id,
             expected_version,
@@ -254,25 +285,30 @@ class JourneyApplication(JsonApplication):
         organisation: str,
         receipt: Receipt | None,
         command: Callable[[Episode], None],
-    ) -> Episode:
-        """Run a command on the episode and save it.
+        created: dict[str, str] | None = None,
+    ) -> tuple[Episode, dict[str, str]]:
+        """Run a command on the episode and save it with the Idempotency-Key's record; a key
+        seen before answers its first result instead, before the command's rules run.
 
         It starts from the cached episode without first asking the store for newer events
         (on PostgreSQL, 15% of a write). If another process saved one meanwhile, the save
         conflicts: the episode is read again from the store and the command, its rules
         included, runs again on it; only a conflict on a fresh read is a real race (409).
+        A concurrent request with the same key that saved first is answered by the save.
         """
+        replayed = self.replayed(receipt)
+        if replayed is not None:
+            return replayed
         episode, cached = self._get_for_change(episode_id, expected_version, organisation)
         command(episode)
         try:
-            self.save_keyed(receipt, episode)
+            return self.save_keyed(receipt, episode, created=created)
         except ConcurrentChangeError:
-            if not cached or self.replay(receipt) is not None:
-                raise  # a real race, or the same Idempotency-Key won: the caller replays it
+            if not cached:
+                raise  # a real race
             episode, _ = self._get_for_change(episode_id, expected_version, organisation)
             command(episode)
-            self.save_keyed(receipt, episode)
-        return episode
+            return self.save_keyed(receipt, episode, created=created)
 
     def _get_for_change(
         self, episode_id: UUID, expected_version: int | None, organisation: str

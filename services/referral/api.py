@@ -17,9 +17,9 @@ from services.common.deps import (
     IfMatch,
     Key,
     Log,
+    own_key,
     recorded_by,
 )
-from services.common.idempotency import keyed_write
 from services.common.ids import episode_id_for_referral
 from services.common.problems import Problem
 from services.common.schemas import Day, OrganisationCode
@@ -109,12 +109,7 @@ def register_client(
     response: Response,
 ) -> ClientOut:
     """Register a client (a person). Personal data is validated before anything is recorded."""
-    client, _ = keyed_write(
-        app,
-        key,
-        caller,
-        lambda receipt: app.register_client(recorded_by(caller), receipt, **body.model_dump()),
-    )
+    client, _ = app.register_client(recorded_by(caller), own_key(key, caller), **body.model_dump())
     written(log, caller, purpose, "client", client.id, client.id)
     return answer_client(client, response)
 
@@ -155,22 +150,17 @@ def make_referral(
     recorded by the receiving organisation itself, it has none), and must be party to the
     client. A `consent` here is held by your organisation: it opens your part of the record
     to the receiver and the organisations it names."""
-    referral, _ = keyed_write(
-        app,
-        key,
-        caller,
-        lambda receipt: app.make_referral(
-            recorded_by(caller),
-            receipt,
-            body.client_id,
-            on=body.referral_date,
-            source=body.source,
-            referring_organisation=body.referring_organisation,
-            receiving_organisation=body.receiving_organisation,
-            priority_flags=list(dict.fromkeys(body.priority_flags)),
-            consent=body.consent.model_dump() if body.consent else None,
-            handover=body.handover.as_event_data() if body.handover else None,
-        ),
+    referral, _ = app.make_referral(
+        recorded_by(caller),
+        own_key(key, caller),
+        body.client_id,
+        on=body.referral_date,
+        source=body.source,
+        referring_organisation=body.referring_organisation,
+        receiving_organisation=body.receiving_organisation,
+        priority_flags=list(dict.fromkeys(body.priority_flags)),
+        consent=body.consent.model_dump() if body.consent else None,
+        handover=body.handover.as_event_data() if body.handover else None,
     )
     written(log, caller, purpose, "referral", referral.id, referral.client_id)
     return answer_referral(app, referral, response, caller.organisation)
@@ -235,13 +225,13 @@ def decision_route(path: str, decision: str, body_type: type[Any], summary: str)
         key: Key,
         response: Response,
     ) -> ReferralOut:
-        referral, _ = keyed_write(
-            app,
-            key,
-            caller,
-            lambda receipt: app.decide(
-                referral_id, decision, recorded_by(caller), receipt, if_match, **body.details()
-            ),
+        referral, _ = app.decide(
+            referral_id,
+            decision,
+            recorded_by(caller),
+            own_key(key, caller),
+            if_match,
+            **body.details(),
         )
         set_etag(response, referral.version)
         if decision == "accept":

@@ -12,9 +12,8 @@ from services.common import codes
 from services.common.clock import today
 from services.common.errors import ForbiddenError, NotVisibleError
 from services.common.feed import FeedItem
-from services.common.idempotency import Receipt
 from services.common.log_index import LogIndex
-from services.common.store import JsonApplication
+from services.common.store import JsonApplication, Receipt
 from services.referral.domain import (
     Client,
     ClientNotFoundError,
@@ -74,25 +73,33 @@ class ReferralApplication(JsonApplication):
         self._persons = Persons()
         self._log_index = LogIndex(self, self._index_event)
 
-    # Commands
+    # Commands. Each takes the request's Idempotency-Key (a Receipt, or None) and answers
+    # (aggregate, ids created): a key seen before answers its first result, before any rule is
+    # checked again.
 
     def register_client(
         self, by: dict[str, str], receipt: Receipt | None, **details: Any
-    ) -> Client:
+    ) -> tuple[Client, dict[str, str]]:
         """Register a client, linked to the known person it matches or to a new one. The
         same two events are recorded either way, and the answer is the client alone."""
+        replayed = self.replayed(receipt)
+        if replayed is not None:
+            return replayed
         self._log_index.catch_up()
         client = Client(on=today(), by=by, **details)
         person_id, basis = self._persons.match(details) or (client.id, LinkBasis.NEW)
         link = PersonLink(on=today(), by=by, client_id=client.id, person_id=person_id, basis=basis)
-        self.save_keyed(receipt, client, link)
-        return client
+        return self.save_keyed(receipt, client, link)
 
     def merge_persons(
         self, by: dict[str, str], receipt: Receipt | None, into_client_id: UUID, client_id: UUID
-    ) -> PersonLink:
+    ) -> tuple[PersonLink, dict[str, str]]:
         """Every registration of client_id's person becomes into_client_id's person. The
-        administrator's organisation must be party to one of the two."""
+        administrator's organisation must be party to one of the two. Answers client_id's
+        link."""
+        replayed = self.replayed(receipt)
+        if replayed is not None:
+            return replayed
         organisation = by["organisation"]
         for known in (into_client_id, client_id):
             self.get_client(known)
@@ -103,20 +110,21 @@ class ReferralApplication(JsonApplication):
             raise SamePersonError("The two registrations are already one person.")
         moved = sorted(self._persons.registrations(person), key=lambda c: c != client_id)
         links = [self._relink(by, c, into, LinkBasis.MERGE) for c in moved]
-        self.save_keyed(receipt, *links)
-        return links[0]
+        return self.save_keyed(receipt, *links)
 
     def split_person(
         self, by: dict[str, str], receipt: Receipt | None, client_id: UUID
-    ) -> PersonLink:
+    ) -> tuple[PersonLink, dict[str, str]]:
         """The registration becomes a person of its own (a wrong match undone)."""
+        replayed = self.replayed(receipt)
+        if replayed is not None:
+            return replayed
         self.visible_client(by["organisation"], client_id)
         person = self._persons.person(client_id)
         if self._persons.registrations(person) == {client_id}:
             raise OnlyRegistrationError("The registration is the only one of its person.")
         link = self._relink(by, client_id, uuid4(), LinkBasis.SPLIT)
-        self.save_keyed(receipt, link)
-        return link
+        return self.save_keyed(receipt, link)
 
     def _relink(
         self, by: dict[str, str], client_id: UUID, person_id: UUID, basis: LinkBasis
@@ -133,7 +141,10 @@ class ReferralApplication(JsonApplication):
 
     def make_referral(
         self, by: dict[str, str], receipt: Receipt | None, client_id: UUID, **details: Any
-    ) -> Referral:
+    ) -> tuple[Referral, dict[str, str]]:
+        replayed = self.replayed(receipt)
+        if replayed is not None:
+            return replayed
         organisation = by["organisation"]
         if not self.is_party_to_client(organisation, client_id):
             raise UnknownClientError(f"No client {client_id} is registered with you.")
@@ -148,8 +159,7 @@ class ReferralApplication(JsonApplication):
         receiving = details["receiving_organisation"]
         details["referring_organisation"] = None if receiving == organisation else organisation
         referral = Referral.make(self.get_client(client_id), today(), by=by, **details)
-        self.save_keyed(receipt, referral)
-        return referral
+        return self.save_keyed(receipt, referral)
 
     def decide(
         self,
@@ -159,8 +169,11 @@ class ReferralApplication(JsonApplication):
         receipt: Receipt | None,
         expected_version: int | None = None,
         **details: Any,
-    ) -> Referral:
+    ) -> tuple[Referral, dict[str, str]]:
         """Accept, decline, withdraw, or change or withdraw consent (decision names it)."""
+        replayed = self.replayed(receipt)
+        if replayed is not None:
+            return replayed
         referral = self.visible_referral(by["organisation"], referral_id)
         if by["organisation"] not in DECIDERS[decision](referral):
             raise ForbiddenError(f"Your organisation may not {decision.replace('_', ' ')} it.")
@@ -169,8 +182,7 @@ class ReferralApplication(JsonApplication):
                 f"The referral is at version {referral.version}, not {expected_version}."
             )
         getattr(referral, decision)(by=by, today=today(), **details)
-        self.save_keyed(receipt, referral)
-        return referral
+        return self.save_keyed(receipt, referral)
 
     def record_profile(
         self,
@@ -180,16 +192,18 @@ class ReferralApplication(JsonApplication):
         on: date,
         items: dict[str, Any],
         expected_version: int | None = None,
-    ) -> Client:
+    ) -> tuple[Client, dict[str, str]]:
         """Only an organisation party to the client records its profile."""
+        replayed = self.replayed(receipt)
+        if replayed is not None:
+            return replayed
         client = self.visible_client(by["organisation"], client_id)
         if expected_version is not None and expected_version != client.version:
             raise VersionMismatchError(
                 f"The client is at version {client.version}, not {expected_version}."
             )
         client.record_profile(on, by, today(), items)
-        self.save_keyed(receipt, client)
-        return client
+        return self.save_keyed(receipt, client)
 
     # Queries
 

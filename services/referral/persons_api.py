@@ -7,7 +7,7 @@ be party to one of the two registrations of a merge, and to the registration it 
 to the organisations (see docs/person-identity.md).
 """
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
 from uuid import UUID
@@ -23,9 +23,8 @@ from services.common.access import (
 )
 from services.common.auth import Caller, CurrentCaller
 from services.common.codes import SharingPurpose
-from services.common.deps import Key, Log, recorded_by
+from services.common.deps import Key, Log, own_key, recorded_by
 from services.common.errors import NotVisibleError
-from services.common.idempotency import keyed_write
 from services.common.web import problems
 from services.referral.api import App
 from services.referral.application import ReferralApplication
@@ -68,17 +67,6 @@ def link_out(link: PersonLink) -> PersonLinkOut:
     )
 
 
-def write_link(
-    app: ReferralApplication,
-    key: Key,
-    caller: Caller,
-    write: Callable[..., PersonLink],
-) -> PersonLink:
-    link, _ = keyed_write(app, key, caller, write)
-    assert isinstance(link, PersonLink)
-    return link
-
-
 RESPONSES = problems(400, 401, 403, 404, 409, 413, 415, 422)
 
 
@@ -94,13 +82,8 @@ def merge(
     link of `client_id`. Administrators only."""
     named = [body.into_client_id, body.client_id]
     with audited_write(app, log, caller, purpose, named):
-        link = write_link(
-            app,
-            key,
-            caller,
-            lambda receipt: app.merge_persons(
-                recorded_by(caller), receipt, body.into_client_id, body.client_id
-            ),
+        link, _ = app.merge_persons(
+            recorded_by(caller), own_key(key, caller), body.into_client_id, body.client_id
         )
     record(log, caller, purpose, "person", [(link.person_id, c) for c in named], kind="write")
     return link_out(link)
@@ -115,11 +98,6 @@ def split(
     """A wrong match undone: the registration becomes a person of its own (a new person id),
     from the time this is recorded. Administrators only."""
     with audited_write(app, log, caller, purpose, [body.client_id]):
-        link = write_link(
-            app,
-            key,
-            caller,
-            lambda receipt: app.split_person(recorded_by(caller), receipt, body.client_id),
-        )
+        link, _ = app.split_person(recorded_by(caller), own_key(key, caller), body.client_id)
     record(log, caller, purpose, "person", [(link.person_id, body.client_id)], kind="write")
     return link_out(link)

@@ -22,8 +22,15 @@ from services.common.codes import (
     SexualOrientation,
     YesNoDeclined,
 )
-from services.common.deps import READ_PROBLEMS, WRITE_PROBLEMS, IfMatch, Key, Log, recorded_by
-from services.common.idempotency import keyed_write
+from services.common.deps import (
+    READ_PROBLEMS,
+    WRITE_PROBLEMS,
+    IfMatch,
+    Key,
+    Log,
+    own_key,
+    recorded_by,
+)
 from services.common.schemas import Day, StrictIn
 from services.common.versions import set_etag
 from services.referral.api import App
@@ -86,13 +93,8 @@ def record_profile(
     new or changed (the others stand as recorded before). Your organisation must be party to
     the client."""
     items: dict[str, Any] = body.model_dump(include=set(PROFILE_ITEMS), exclude_none=True)
-    client, _ = keyed_write(
-        app,
-        key,
-        caller,
-        lambda receipt: app.record_profile(
-            client_id, recorded_by(caller), receipt, body.on, items, if_match
-        ),
+    client, _ = app.record_profile(
+        client_id, recorded_by(caller), own_key(key, caller), body.on, items, if_match
     )
     written(log, caller, purpose, "client", client.id, client.id)
     set_etag(response, client.version)

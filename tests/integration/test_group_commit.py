@@ -111,7 +111,7 @@ def test_a_stale_copy_in_another_process_is_never_written_over(store: str, tmp_p
             episode = new_episode(a)
 
             def assign(app: JourneyApplication, name: str, expected: int | None = None) -> int:
-                changed = app.record(
+                changed, _ = app.record(
                     episode.id,
                     Episode.KeyworkerAssigned,
                     BY,

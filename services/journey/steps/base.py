@@ -4,7 +4,7 @@ rules that hold for every event (dates, a void or closed episode)."""
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from eventsourcing.domain import Aggregate
 
@@ -12,8 +12,11 @@ from services.common.errors import NotVisibleError
 from services.journey.schemas import EventIn
 from services.journey.state import EpisodeState, Fact
 
-if TYPE_CHECKING:
-    from services.journey.domain import Episode
+
+class Absorbs(Protocol):
+    """What a journey event is applied to (the Episode): the steps name no layer above them."""
+
+    def absorb(self, journey_event: Any) -> None: ...
 
 
 class JourneyEvent(Aggregate.Event):
@@ -24,7 +27,7 @@ class JourneyEvent(Aggregate.Event):
     by: dict[str, str]
 
     def apply(self, aggregate: Aggregate) -> None:
-        episode: Episode = aggregate  # type: ignore[assignment]
+        episode: Absorbs = aggregate  # type: ignore[assignment]
         episode.absorb(self)
 
 

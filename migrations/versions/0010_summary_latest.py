@@ -2,6 +2,7 @@
 latest substance profile (date, group), its latest plan (date, next review) and, for an episode
 with one structured intervention, that intervention's span. A KPI reads them inline and looks
 the child rows up only when the inline ones cannot answer (services/reporting/aggregates.py).
+Summaries are indexed by referral, for the criminal-justice engagement of a period's referrals.
 Fills every summary from the facts held (0006 and 0008 leave that to this one).
 
 Revision ID: 0010
@@ -32,12 +33,14 @@ def upgrade() -> None:
     with op.batch_alter_table("episode_summaries") as table:
         for name, kind in COLUMNS:
             table.add_column(sa.Column(name, kind))
+    op.create_index("ix_summaries_referral", "episode_summaries", ["referral_id"])
     from services.reporting.summaries import refresh_all
 
     refresh_all(op.get_bind())
 
 
 def downgrade() -> None:
+    op.drop_index("ix_summaries_referral", "episode_summaries")
     with op.batch_alter_table("episode_summaries") as table:
         for name, _ in COLUMNS:
             table.drop_column(name)

@@ -28,7 +28,6 @@ from services.reporting.kpis import LONG_WAIT_DAYS, RETAINED_DAYS, Period
 from services.reporting.models import (
     ClientArea,
     EpisodeSummary,
-    ReferralRow,
     SummaryPlan,
     SummaryProfile,
     SummarySpan,
@@ -146,9 +145,11 @@ def episode_pass(connection: Connection, f: Frame) -> list[Any]:
     """Every per-episode count, in one pass over the episodes alive in the period joined to
     their spans, once per frame (it was three passes, for these counts, successful completion
     and TOP compliance: England-wide at 10,000 clients, the outcome KPIs measured 202 -> 60 ms):
-    rows of (substance group, the twelve counts of `figures`, then for the outcome KPIs
-    completed, in treatment, reviewed and due), grouped by the substance group of the episodes
-    in treatment (NULL for the others; see outcome_aggregates.completion_and_compliance)."""
+    rows of (substance group, wait, the twelve counts of `figures`, then for the outcome KPIs
+    completed, in treatment, reviewed and due, then the number started in the period),
+    grouped by the substance group of the episodes in treatment (NULL for the others; see
+    outcome_aggregates.completion_and_compliance) and by the wait of those started in the
+    period (NULL for the others)."""
     if f.passed is not None:
         return f.passed
     start, end, as_at, upto, in_force = f.start, f.end, f.as_at, f.upto, f.in_force
@@ -218,30 +219,20 @@ def episode_pass(connection: Connection, f: Frame) -> list[Any]:
         flag(case((due, reviewed), else_=False)),
         flag(due),
     ]
-    # Per episode, then summed per group: grouped by the expression itself, SQLite looked each
-    # profile up twice (in the select and in the GROUP BY).
+    # The wait of an episode whose first structured intervention started in the period, so
+    # that the waiting times come from this pass too (counted per wait by the last flag).
+    started_in = first.between(start, end)
+    wait = case((started_in, first - S.waiting_from)).label("wait")
+    flags.append(flag(started_in))
+    # Per episode, then summed per group and wait: grouped by the expression itself, SQLite
+    # looked each profile up twice (in the select and in the GROUP BY).
     episodes = f.scoped(
-        select(grp, *(c.label(f"c{n}") for n, c in enumerate(flags))).where(*f.base)
+        select(grp, wait, *(c.label(f"c{n}") for n, c in enumerate(flags))).where(*f.base)
     ).subquery()
-    columns = list(episodes.c)
-    query = select(columns[0], *(func.sum(c) for c in columns[1:])).group_by(columns[0])
+    group, waited, *counts = list(episodes.c)
+    query = select(group, waited, *(func.sum(c) for c in counts)).group_by(group, waited)
     f.passed = list(connection.execute(query))
     return f.passed
-
-
-def cj_referrals(scope: queries.Scope, knowledge: queries.Knowledge, start: date, end: date) -> Any:
-    """The ids of the CJIT and CARAT referrals queries.referrals reads (area: by the episode)."""
-    R = ReferralRow
-    query = select(R.referral_id).where(
-        R.source.in_(("cjit", "carat")), R.referral_date.between(start, end)
-    )
-    if scope.organisation is not None:
-        query = query.where(R.receiving_organisation == scope.organisation)
-    if knowledge.known_at is not None:
-        query = query.where(R.recorded_at <= knowledge.known_at)
-    if knowledge.as_at is not None:
-        query = query.where(R.referral_date <= knowledge.as_at)
-    return query
 
 
 def figures(
@@ -253,25 +244,22 @@ def figures(
 ) -> dict[str, Any]:
     """`f`: the question's frame, when shared with the outcome KPIs (one episode_pass)."""
     f = f or frame(scope, period, knowledge)
-    start, end, base, first, scoped = f.start, f.end, f.base, f.first, f.scoped
-    counts = [sum(int(row[i]) for row in episode_pass(connection, f)) for i in range(1, 13)]
-    # Only the waits of the period's starts come back, not a row per episode ever started.
-    waits = [
-        int(wait)
-        for (wait,) in connection.execute(
-            scoped(select(first - S.waiting_from).where(*base, first.between(start, end)))
-        )
-    ]
+    end, base, first, scoped = f.end, f.base, f.first, f.scoped
+    passed = episode_pass(connection, f)
+    counts = [sum(int(row[i]) for row in passed) for i in range(2, 14)]
+    waits = [int(row[1]) for row in passed if row[1] is not None for _ in range(int(row[18]))]
     p = period.start, period.end
     referrals = queries.referrals(connection, scope, knowledge, *p)
-    cj = [r for r in referrals if r.source in ("cjit", "carat")]
-    started_by_end = connection.execute(
-        scoped(
-            select(func.count(S.referral_id.distinct())).where(
-                *base, first <= end, S.referral_id.in_(cj_referrals(scope, knowledge, *p))
-            )
-        )
-    ).scalar_one()
+    cj = [r.referral_id for r in referrals if r.source in ("cjit", "carat")]
+    started_by_end: set[str] = set()
+    # Looked up by referral (ix_summaries_referral). Without statistics SQLite would rather
+    # range over every current summary (ix_summaries_current), so the recording-time condition
+    # is written here in a form that index cannot serve.
+    in_force = queries.known(S.recorded_from, func.coalesce(S.recorded_to, None), knowledge)
+    for at in range(0, len(cj), 500):
+        chosen = S.referral_id.in_(cj[at : at + 500])
+        query = select(S.referral_id).where(chosen, in_force, *base[1:], first <= end)
+        started_by_end.update(connection.execute(scoped(query.distinct())).scalars())
     (n, still, retained, left, reached, planned, out, planned4, out4, with_plan, active, late) = (
         counts
     )
@@ -282,7 +270,7 @@ def figures(
         "planned_exits": kpis.planned_exits_figures(planned, out, planned4, out4),
         "care_plan_coverage": kpis.care_plan_figures(with_plan, active, late),
         "referral_sources": kpis.referral_sources(referrals, period),
-        "criminal_justice_engagement": kpis.criminal_justice_figures(started_by_end, len(cj)),
+        "criminal_justice_engagement": kpis.criminal_justice_figures(len(started_by_end), len(cj)),
         "re_engagements": kpis.re_engagements(
             queries.re_engagements(connection, scope, knowledge, *p), period
         ),

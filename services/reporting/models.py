@@ -135,6 +135,7 @@ class EpisodeSummary(Base):
         Index("ix_summaries_episode", "episode_id"),
         Index("ix_summaries_current", "recorded_to", "opened_on"),
         Index("ix_summaries_org", "organisation", "recorded_to", "opened_on"),
+        Index("ix_summaries_referral", "referral_id"),
     )
 
 

@@ -54,9 +54,10 @@ def completion_and_compliance(
     end. Both from the frame's aggregates.episode_pass (shared with the other KPIs)."""
     found, reviews, dues = {}, 0, 0
     for row in episode_pass(connection, f):
-        g, (done, n, found_reviews, found_due) = row[0], (int(c) for c in row[13:17])
+        g, (done, n, found_reviews, found_due) = row[0], (int(c) for c in row[14:18])
         if g is not None:
-            found[g] = (done, n)
+            before = found.get(g, (0, 0))
+            found[g] = (before[0] + done, before[1] + n)
         reviews, dues = reviews + found_reviews, dues + found_due
 
     def completions(done: int, n: int, of: str) -> dict[str, Any]:
@@ -91,6 +92,8 @@ def continuity(
     asked: date,
 ) -> dict[str, Any]:
     handovers = releases(connection, scope, knowledge, period)
+    if not any(h.release_date + timedelta(days=CONTINUITY_DAYS) <= asked for h in handovers):
+        return prison_to_community_continuity([], {}, {}, asked)  # none whose 21 days passed
     person_of = persons.persons_of(connection, {h.client_id for h in handovers}, knowledge)
     last = min(period.end + timedelta(days=CONTINUITY_DAYS), asked)
     starts = structured_starts_by_person(connection, knowledge, period.start, last)

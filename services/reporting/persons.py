@@ -67,6 +67,8 @@ def completions(
     start, end = period.start.toordinal(), period.end.toordinal()
     as_at = knowledge.as_at.toordinal() if knowledge.as_at is not None else date.max.toordinal()
     last = min(end, as_at, asked.toordinal() - RE_PRESENTATION_DAYS)
+    if last < start:  # no completion in the period has had its 182 days yet
+        return []
     treated = exists().where(
         T.episode_id == S.episode_id,
         known(T.recorded_from, T.recorded_to, knowledge),
@@ -94,6 +96,8 @@ def re_presentation(
 ) -> dict[str, Any]:
     """The without-re-presentation figure: it follows the person, not the registration."""
     done = completions(connection, scope, period, knowledge, asked)
+    if not done:
+        return without_re_presentation([], {}, {})
     person_of = persons_of(connection, {client for client, _ in done}, knowledge)
     window = timedelta(days=RE_PRESENTATION_DAYS)
     openings = openings_by_person(

@@ -2,7 +2,10 @@
 latest substance profile (date, group), its latest plan (date, next review) and, for an episode
 with one structured intervention, that intervention's span. A KPI reads them inline and looks
 the child rows up only when the inline ones cannot answer (services/reporting/aggregates.py).
-Summaries are indexed by referral, for the criminal-justice engagement of a period's referrals.
+Summaries are indexed by client, for the starts of the persons released from prison, and by
+referral, for the criminal-justice engagement of a period's referrals,
+and TOPs by interview date, for the TOP change of a period (an index led by the recording time
+instead made SQLite look every episode's review TOPs up through it: seconds).
 Fills every summary from the facts held (0006 and 0008 leave that to this one).
 
 Revision ID: 0010
@@ -34,6 +37,8 @@ def upgrade() -> None:
         for name, kind in COLUMNS:
             table.add_column(sa.Column(name, kind))
     op.create_index("ix_summaries_referral", "episode_summaries", ["referral_id"])
+    op.create_index("ix_tops_date", "summary_tops", ["interviewed_on"])
+    op.create_index("ix_summaries_client", "episode_summaries", ["client_id"])
     from services.reporting.summaries import refresh_all
 
     refresh_all(op.get_bind())
@@ -41,6 +46,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_summaries_referral", "episode_summaries")
+    op.drop_index("ix_tops_date", "summary_tops")
+    op.drop_index("ix_summaries_client", "episode_summaries")
     with op.batch_alter_table("episode_summaries") as table:
         for name, _ in COLUMNS:
             table.drop_column(name)

@@ -136,6 +136,7 @@ class EpisodeSummary(Base):
         Index("ix_summaries_current", "recorded_to", "opened_on"),
         Index("ix_summaries_org", "organisation", "recorded_to", "opened_on"),
         Index("ix_summaries_referral", "referral_id"),
+        Index("ix_summaries_client", "client_id"),
     )
 
 
@@ -204,4 +205,7 @@ class SummaryTop(Base):
     opiates_days: Mapped[int | None] = mapped_column(Integer)
     crack_days: Mapped[int | None] = mapped_column(Integer)
 
-    __table_args__ = (Index("ix_tops_episode", "episode_id", "recorded_to"),)
+    __table_args__ = (
+        Index("ix_tops_episode", "episode_id", "recorded_to"),
+        Index("ix_tops_date", "interviewed_on"),
+    )

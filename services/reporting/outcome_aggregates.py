@@ -97,7 +97,8 @@ def continuity(
         return prison_to_community_continuity([], {}, {}, asked)  # none whose 21 days passed
     person_of = persons.persons_of(connection, {h.client_id for h in handovers}, knowledge)
     last = min(period.end + timedelta(days=CONTINUITY_DAYS), asked)
-    starts = structured_starts_by_person(connection, knowledge, period.start, last)
+    chosen = set(person_of.values())
+    starts = structured_starts_by_person(connection, knowledge, period.start, last, chosen)
     return prison_to_community_continuity(handovers, person_of, starts, asked)
 
 

@@ -111,9 +111,15 @@ def releases(
 
 
 def structured_starts_by_person(
-    connection: Connection, knowledge: queries.Knowledge, start: date, end: date
+    connection: Connection,
+    knowledge: queries.Knowledge,
+    start: date,
+    end: date,
+    of_persons: set[str] | None = None,
 ) -> dict[str, list[date]]:
-    """Structured intervention starts from start to end, at any organisation, by person."""
+    """Structured intervention starts from start to end, at any organisation, by person; with
+    `of_persons`, only theirs are looked up (by the episodes of their registrations), not
+    every start in England."""
     query = select(
         FactRow.episode_id, type_coerce(FactRow.business_date, String), FactRow.data
     ).where(
@@ -121,9 +127,20 @@ def structured_starts_by_person(
         queries.effective(knowledge),
         FactRow.business_date.between(start, end),
     )
+    if of_persons is None:
+        found_rows = list(connection.execute(query))
+    else:
+        episodes = sorted(persons.episodes_of(connection, of_persons))
+        found_rows = [
+            row
+            for at in range(0, len(episodes), 500)
+            for row in connection.execute(
+                query.where(FactRow.episode_id.in_(episodes[at : at + 500]))
+            )
+        ]
     rows = [
         (str(episode), queries.as_date(on))
-        for episode, on, data in connection.execute(query)
+        for episode, on, data in found_rows
         if int(orjson.loads(data)["tier"]) in (3, 4)
     ]
     clients = queries.client_of_episodes(connection, {episode for episode, _ in rows})

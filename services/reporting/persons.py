@@ -34,6 +34,26 @@ def persons_of(
     return found
 
 
+def episodes_of(connection: Connection, person_ids: set[str]) -> set[str]:
+    """The ids of every episode of any registration ever linked to these persons (a superset,
+    whatever the knowledge: callers keep what is in force)."""
+    clients = set(person_ids)
+    ids = sorted(person_ids)
+    for at in range(0, len(ids), 500):
+        query = select(PersonLinkRow.client_id).where(
+            PersonLinkRow.person_id.in_(ids[at : at + 500])
+        )
+        clients.update(str(c) for (c,) in connection.execute(query))
+    found: set[str] = set()
+    chosen = sorted(clients)
+    for at in range(0, len(chosen), 500):
+        query = select(EpisodeSummary.episode_id).where(
+            EpisodeSummary.client_id.in_(chosen[at : at + 500])
+        )
+        found.update(str(e) for (e,) in connection.execute(query.distinct()))
+    return found
+
+
 def openings_by_person(
     connection: Connection, knowledge: Knowledge, start: date, end: date
 ) -> dict[str, list[date]]:

@@ -259,7 +259,7 @@ def figures(
     for at in range(0, len(cj), 500):
         chosen = S.referral_id.in_(cj[at : at + 500])
         query = select(S.referral_id).where(chosen, in_force, *base[1:], first <= end)
-        started_by_end.update(connection.execute(scoped(query.distinct())).scalars())
+        started_by_end.update(connection.execute(scoped(query)).scalars())
     (n, still, retained, left, reached, planned, out, planned4, out4, with_plan, active, late) = (
         counts
     )

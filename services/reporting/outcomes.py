@@ -127,8 +127,9 @@ def structured_starts_by_person(
         queries.effective(knowledge),
         FactRow.business_date.between(start, end),
     )
+    found_rows: list[tuple[str, str, str]]
     if of_persons is None:
-        found_rows = list(connection.execute(query))
+        found_rows = [(e, on, data) for e, on, data in connection.execute(query)]
     else:
         # By episode only (ix_facts_episode_version), type and date checked here: given them
         # too, SQLite ranged over every start in the dates for each batch of episodes.

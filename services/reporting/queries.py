@@ -67,9 +67,9 @@ def areas(connection: Connection, client_ids: set[str]) -> dict[str, str]:
     return found
 
 
-def alive(scope: Scope, knowledge: Knowledge, start: date, end: date) -> Any:
+def alive(scope: Scope, knowledge: Knowledge, start: date, end: date, only: Any = None) -> Any:
     """The ids of episodes that matter for [start, end]: opened on or before its end and
-    not discharged before its start (as known, as at)."""
+    not discharged before its start (as known, as at); with `only`, among those only."""
 
     def fact_ids(kind: str, *conditions: Any) -> Any:
         query = select(FactRow.episode_id).where(
@@ -77,6 +77,8 @@ def alive(scope: Scope, knowledge: Knowledge, start: date, end: date) -> Any:
         )
         if scope.organisation is not None:
             query = query.where(FactRow.organisation == scope.organisation)
+        if only is not None:  # not every episode of the scope
+            query = query.where(FactRow.episode_id.in_(only))
         return query
 
     opened = fact_ids("EpisodeOpened", FactRow.business_date <= end)
@@ -108,7 +110,7 @@ def episodes(
     """
     # Only the alive episodes' facts are looked up, not every fact of every episode opened
     # before the end, filtered afterwards.
-    compounds = [alive(scope, k, start, end) for k in knowledges]
+    compounds = [alive(scope, k, start, end, only) for k in knowledges]
     alive_ids = compounds[0]
     if len(compounds) > 1:
         alive_ids = union(*(select(c.subquery().c.episode_id) for c in compounds))

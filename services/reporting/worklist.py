@@ -106,11 +106,10 @@ def exit_top_items(
     Only the episodes the summaries show so (exit_top_candidates) are folded, not every
     episode the organisation ever had; the fold then decides, as before."""
     # Looked up first, on their own: as one query with the fold's, PostgreSQL planned badly.
-    candidates = {
-        str(e) for (e,) in connection.execute(exit_top_candidates(organisation, knowledge, day))
-    }
-    if only is not None:
-        candidates &= only
+    query = exit_top_candidates(organisation, knowledge, day)
+    if only is not None:  # one keyworker's: looked up by episode, not the whole organisation's
+        query = query.where(S.episode_id.in_(sorted(only)))
+    candidates = {str(e) for (e,) in connection.execute(query)}
     if not candidates:
         return []
     [everything] = queries.episodes(

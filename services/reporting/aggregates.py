@@ -61,6 +61,7 @@ class Frame:
     as_at: int
     upto: int
     base: list[Any]
+    alive: list[Any]  # base but for the recording time
     passed: list[Any] | None = None  # episode_pass's rows, once per frame
 
     def in_force(self, table: Any) -> Any:
@@ -131,14 +132,22 @@ def frame(scope: queries.Scope, period: Period, knowledge: queries.Knowledge) ->
     start, end = period.start.toordinal(), period.end.toordinal()
     as_at = knowledge.as_at.toordinal() if knowledge.as_at is not None else NEVER
     upto = min(end, as_at)
-    base = [
-        queries.known(S.recorded_from, S.recorded_to, knowledge),
-        S.opened_on <= upto,
-        or_(S.discharged_on.is_(None), S.discharged_on >= start, S.discharged_on > as_at),
-    ]
+    opened = S.opened_on <= upto
+    alive = [or_(S.discharged_on.is_(None), S.discharged_on >= start, S.discharged_on > as_at)]
     if scope.organisation is not None:
-        base.append(S.organisation == scope.organisation)
-    return Frame(scope, knowledge, start, end, as_at, upto, base)
+        alive.append(S.organisation == scope.organisation)
+    known_at = knowledge.known_at
+    if known_at is None:
+        in_force = [S.recorded_to.is_(None), opened]
+    else:
+        # The opening date inside each branch: SQLite then ranges over ix_summaries_current
+        # for both (England-wide at 100,000 clients, reading the quarter's rows 430 -> 140 ms).
+        in_force = [
+            S.recorded_from <= known_at,
+            or_(and_(S.recorded_to.is_(None), opened), and_(S.recorded_to > known_at, opened)),
+        ]
+    base = [*in_force, *alive]
+    return Frame(scope, knowledge, start, end, as_at, upto, base, [opened, *alive])
 
 
 def episode_pass(connection: Connection, f: Frame) -> list[Any]:
@@ -244,7 +253,7 @@ def figures(
 ) -> dict[str, Any]:
     """`f`: the question's frame, when shared with the outcome KPIs (one episode_pass)."""
     f = f or frame(scope, period, knowledge)
-    end, base, first, scoped = f.end, f.base, f.first, f.scoped
+    end, first, scoped = f.end, f.first, f.scoped
     passed = episode_pass(connection, f)
     counts = [sum(int(row[i]) for row in passed) for i in range(2, 14)]
     waits = [int(row[1]) for row in passed if row[1] is not None for _ in range(int(row[18]))]
@@ -258,7 +267,7 @@ def figures(
     in_force = queries.known(S.recorded_from, func.coalesce(S.recorded_to, None), knowledge)
     for at in range(0, len(cj), 500):
         chosen = S.referral_id.in_(cj[at : at + 500])
-        query = select(S.referral_id).where(chosen, in_force, *base[1:], first <= end)
+        query = select(S.referral_id).where(chosen, in_force, *f.alive, first <= end)
         started_by_end.update(connection.execute(scoped(query)).scalars())
     (n, still, retained, left, reached, planned, out, planned4, out4, with_plan, active, late) = (
         counts

@@ -35,9 +35,7 @@ def upgrade() -> None:
         sa.Column("ended_on", sa.Date),
         sa.Column("ended_recorded_at", sa.DateTime(timezone=True)),
     )
-    op.create_index(
-        "ix_ndtms_top_coordinators_client", "ndtms_top_coordinators", ["client_id"]
-    )
+    op.create_index("ix_ndtms_top_coordinators_client", "ndtms_top_coordinators", ["client_id"])
     op.create_index(
         "ix_ndtms_top_coordinators_coordination", "ndtms_top_coordinators", ["coordination_id"]
     )

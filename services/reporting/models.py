@@ -17,6 +17,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -99,6 +100,30 @@ class FactRow(Base):
     )
 
 
+CURRENT, SUPERSEDED = text("recorded_to IS NULL"), text("recorded_to IS NOT NULL")
+NOW_COLUMNS = (
+    "opened_on",
+    "discharged_on",
+    "organisation",
+    "episode_id",
+    "client_id",
+    "recorded_from",
+    "waiting_from",
+    "triaged_on",
+    "first_structured_on",
+    "first_tier4_on",
+    "first_care_plan_on",
+    "planned_exit",
+    "last_profiled_on",
+    "last_substance_group",
+    "last_agreed_on",
+    "last_next_review_on",
+    "structured_spans",
+    "span_started_on",
+    "span_ended_on",
+)
+
+
 class EpisodeSummary(Base):
     """What the KPIs read of one episode, as it stood over a span of recording time (see
     summaries.py). Days are ordinals (date.toordinal()), so day arithmetic is the same plain
@@ -133,7 +158,16 @@ class EpisodeSummary(Base):
 
     __table_args__ = (
         Index("ix_summaries_episode", "episode_id"),
-        Index("ix_summaries_current", "recorded_to", "opened_on"),
+        # Current rows, holding every column the KPIs read (an index-only scan), and rows
+        # superseded, by when (queries.summaries_in_force).
+        Index("ix_summaries_now", *NOW_COLUMNS, sqlite_where=CURRENT, postgresql_where=CURRENT),
+        Index(
+            "ix_summaries_superseded",
+            "recorded_to",
+            "opened_on",
+            sqlite_where=SUPERSEDED,
+            postgresql_where=SUPERSEDED,
+        ),
         Index("ix_summaries_org", "organisation", "recorded_to", "opened_on"),
         Index("ix_summaries_referral", "referral_id"),
         Index("ix_summaries_client", "client_id"),

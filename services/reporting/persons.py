@@ -16,7 +16,14 @@ from services.reporting.models import (
     PersonLinkRow,
     SummarySpan,
 )
-from services.reporting.queries import Knowledge, Scope, as_date, effective, known
+from services.reporting.queries import (
+    Knowledge,
+    Scope,
+    as_date,
+    effective,
+    known,
+    summaries_in_force,
+)
 
 
 def persons_of(
@@ -97,7 +104,7 @@ def completions(
         or_(T.ended_on.is_(None), T.ended_on > as_at, T.ended_on >= start),
     )
     query = select(S.client_id, S.discharged_on).where(
-        known(S.recorded_from, S.recorded_to, knowledge),
+        *summaries_in_force(knowledge),
         S.planned_exit == 1,
         S.discharged_on.between(start, last),
         treated,

@@ -7,6 +7,7 @@ date after D is not yet known (a discharge after D is no discharge, a start afte
 an end after D no end).
 """
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -249,8 +250,8 @@ def figures(
     counts = [sum(int(row[i]) for row in passed) for i in range(2, 14)]
     waits = [int(row[1]) for row in passed if row[1] is not None for _ in range(int(row[18]))]
     p = period.start, period.end
-    referrals = queries.referrals(connection, scope, knowledge, *p)
-    cj = [r.referral_id for r in referrals if r.source in ("cjit", "carat")]
+    referrals = queries.referrals_by_source(connection, scope, knowledge, *p)
+    cj = [referral for referral, source in referrals if source in ("cjit", "carat")]
     started_by_end: set[str] = set()
     # Looked up by referral (ix_summaries_referral). Without statistics SQLite would rather
     # range over every current summary (ix_summaries_now), so the recording-time condition
@@ -269,7 +270,7 @@ def figures(
         "retention_12_weeks": kpis.retention_figures(retained, left, reached),
         "planned_exits": kpis.planned_exits_figures(planned, out, planned4, out4),
         "care_plan_coverage": kpis.care_plan_figures(with_plan, active, late),
-        "referral_sources": kpis.referral_sources(referrals, period),
+        "referral_sources": kpis.referral_sources_figures(Counter(s for _, s in referrals)),
         "criminal_justice_engagement": kpis.criminal_justice_figures(len(started_by_end), len(cj)),
         "re_engagements": kpis.re_engagements(
             queries.re_engagements(connection, scope, knowledge, *p), period

@@ -208,9 +208,12 @@ def care_plan_figures(with_plan: int, active: int, overdue: int) -> dict[str, An
 
 def referral_sources(referrals: list[ReferralView], period: Period) -> dict[str, Any]:
     received = [r for r in referrals if period.start <= r.referral_date <= period.end]
-    by_source = Counter(r.source for r in received)
+    return referral_sources_figures(Counter(r.source for r in received))
+
+
+def referral_sources_figures(by_source: Counter[str]) -> dict[str, Any]:
     return {
-        "total": count(len(received), "referrals received in the period"),
+        "total": count(sum(by_source.values()), "referrals received in the period"),
         "by_source": {  # every source code, 0 included: a partner never has to guess
             source.value: count(
                 by_source[source.value], f"referrals from {source.value} received in the period"

@@ -237,6 +237,22 @@ def journey_of(
         episode.record(event, on, by, now, **data)
         return True
 
+    def start_structured(earliest: int) -> str | None:
+        """A structured intervention referred to today, starting `earliest` to 39 days on;
+        its id, or None if that day has not come."""
+        modality = pick(rng, MODALITIES)
+        started = str(UUID(int=rng.getrandbits(128)))
+        referred, start = day, at(rng.randrange(earliest, 40))
+        recorded = record(
+            Episode.InterventionStarted,
+            start,
+            intervention_id=started,
+            modality=modality,
+            tier=MODALITY_TIER[modality],
+            **(ndtms.intervention_details(rng, modality, referred, start) if start else {}),
+        )
+        return started if recorded else None
+
     touched = [episode]
     if rng.random() > 0.95 or not record(
         Episode.TriageCompleted,
@@ -297,18 +313,8 @@ def journey_of(
     structured = None
     tops = False
     if rng.random() < 0.8:
-        modality = pick(rng, MODALITIES)
-        structured = str(UUID(int=rng.getrandbits(128)))
-        referred = day
-        start = at(rng.randrange(0, 40))
-        if not record(
-            Episode.InterventionStarted,
-            start,
-            intervention_id=structured,
-            modality=modality,
-            tier=MODALITY_TIER[modality],
-            **(ndtms.intervention_details(rng, modality, referred, start) if start else {}),
-        ):
+        structured = start_structured(0)
+        if structured is None:
             return touched
         # The start TOP, mostly on the day treatment starts (now and then a few days late).
         tops = rng.random() < 0.9 and record(
@@ -353,17 +359,8 @@ def journey_of(
                 intervention_id=structured,
                 reason=InterventionEndReason.COMPLETED,
             )
-            modality = pick(rng, MODALITIES)
-            referred, start = day, at(rng.randrange(1, 40))
-            structured = str(UUID(int=rng.getrandbits(128)))
-            if not record(
-                Episode.InterventionStarted,
-                start,
-                intervention_id=structured,
-                modality=modality,
-                tier=MODALITY_TIER[modality],
-                **(ndtms.intervention_details(rng, modality, referred, start) if start else {}),
-            ):
+            structured = start_structured(1)
+            if structured is None:
                 return touched
         if tops and reviews % 2 == 0 and rng.random() < 0.85:  # a review TOP every ~182 days
             record(

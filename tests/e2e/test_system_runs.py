@@ -133,7 +133,8 @@ def test_make_run_on_postgres_starts_its_own_server_and_stops_it(tmp_path: Path)
     try:
         for port in ports.values():
             url = f"http://127.0.0.1:{port}/health/ready"
-            wait_until(lambda url=url: httpx.get(url, timeout=2).status_code == 200, timeout=60)
+            # initdb and three services starting: a minute was not always enough under load
+            wait_until(lambda url=url: httpx.get(url, timeout=2).status_code == 200, timeout=180)
         assert (tmp_path / "postgres" / "postmaster.pid").exists()
         client = httpx.post(
             f"http://127.0.0.1:{ports['referral']}/clients",

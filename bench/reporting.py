@@ -391,6 +391,7 @@ def main() -> None:
                 {"referral": r, "journey": j, "reporting": rep},
                 Path(tmp),
                 args.clients,
+                "both" if args.feeding == "reuse" else args.feeding,
             )
 
 

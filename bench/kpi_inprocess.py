@@ -57,7 +57,7 @@ def main() -> None:
             for _ in range(args.reps):
                 for n, period in enumerate(QUARTERS):
                     k = queries.Knowledge(period.end, known_at)
-                    f = aggregates.frame(scope, period, k)
+                    [f] = aggregates.frames(scope, period, [k])
                     with engine.connect() as c:
                         t0 = time.perf_counter()
                         figures = aggregates.figures(c, scope, period, k, f)

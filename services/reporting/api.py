@@ -149,9 +149,8 @@ def compute_figures(
                 )
             }
             | outcome_aggregates.figures(connection, scope, period, k, k.as_at or today(), f)
-            for k in knowledges
-            # One frame per question: its episode pass is shared by both.
-            for f in [aggregates.frame(scope, period, k)]
+            # A frame per knowledge, sharing one episode pass (aggregates.frames).
+            for k, f in zip(knowledges, aggregates.frames(scope, period, knowledges), strict=True)
         ]
 
 

@@ -188,7 +188,7 @@ class SummarySpan(Base):
     ended_on: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (
-        Index("ix_spans_episode", "episode_id", "recorded_to"),
+        Index("ix_spans_episode", "episode_id", "recorded_from"),
         Index("ix_spans_org", "organisation", "recorded_to"),
     )
 
@@ -205,7 +205,7 @@ class SummaryPlan(Base):
     agreed_on: Mapped[int] = mapped_column(Integer, nullable=False)
     next_review_on: Mapped[int | None] = mapped_column(Integer)
 
-    __table_args__ = (Index("ix_plans_episode", "episode_id", "recorded_to"),)
+    __table_args__ = (Index("ix_plans_episode", "episode_id", "recorded_from"),)
 
 
 class SummaryProfile(Base):
@@ -221,7 +221,7 @@ class SummaryProfile(Base):
     profiled_on: Mapped[int] = mapped_column(Integer, nullable=False)
     substance_group: Mapped[str] = mapped_column(String(32), nullable=False)
 
-    __table_args__ = (Index("ix_profiles_episode", "episode_id", "recorded_to"),)
+    __table_args__ = (Index("ix_profiles_episode", "episode_id", "recorded_from"),)
 
 
 class SummaryTop(Base):
@@ -240,6 +240,6 @@ class SummaryTop(Base):
     crack_days: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (
-        Index("ix_tops_episode", "episode_id", "recorded_to"),
+        Index("ix_tops_episode", "episode_id", "recorded_from"),
         Index("ix_tops_date", "interviewed_on"),
     )

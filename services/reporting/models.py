@@ -168,7 +168,23 @@ class EpisodeSummary(Base):
             sqlite_where=SUPERSEDED,
             postgresql_where=SUPERSEDED,
         ),
-        Index("ix_summaries_org", "organisation", "recorded_to", "opened_on"),
+        # The same for one organisation's. Not one index of (organisation, recorded_to, ...):
+        # SQLite's statistics count each NULL as distinct, and it skip-scanned such an index
+        # for England-wide questions (migration 0011).
+        Index(
+            "ix_summaries_org_now",
+            "organisation",
+            *(c for c in NOW_COLUMNS if c != "organisation"),
+            sqlite_where=CURRENT,
+            postgresql_where=CURRENT,
+        ),
+        Index(
+            "ix_summaries_org_superseded",
+            "organisation",
+            "recorded_to",
+            sqlite_where=SUPERSEDED,
+            postgresql_where=SUPERSEDED,
+        ),
         Index("ix_summaries_referral", "referral_id"),
         Index("ix_summaries_client", "client_id"),
     )

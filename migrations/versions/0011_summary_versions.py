@@ -16,6 +16,9 @@ clients, England-wide, the look-ups took ~190 ms of a ~350 ms pass, ~140 ms inde
   like ~100 rows, and it skip-scanned the organisations instead of reading ix_summaries_now
   (England-wide at 100,000 clients, the rows alone 80-200 ms).
 - TOPs by date hold what TOP change reads of them (ix_tops_date).
+- Referrals by kind of handover and release date: prison-to-community continuity reads the
+  CARAT handovers released in the period (England-wide at 100,000 clients, 62 ms scanning
+  every referral).
 
 Revision ID: 0011
 Revises: 0010
@@ -82,6 +85,7 @@ def upgrade() -> None:
         op.create_index(index, table, [sa.text(c) for c in columns])
     op.drop_index("ix_tops_date", "summary_tops")
     op.create_index("ix_tops_date", "summary_tops", list(TOPS_BY_DATE))
+    op.create_index("ix_referrals_release", "referrals", ["handover_kind", "release_date"])
     op.drop_index("ix_summaries_org", "episode_summaries")
     for name, columns, where in (
         ("ix_summaries_org_now", ORG_NOW_COLUMNS, CURRENT),
@@ -96,6 +100,7 @@ def downgrade() -> None:
     for table, (index, _) in CHILDREN.items():
         op.drop_index(index, table)
         op.create_index(index, table, ["episode_id", "recorded_to"])
+    op.drop_index("ix_referrals_release", "referrals")
     op.drop_index("ix_tops_date", "summary_tops")
     op.create_index("ix_tops_date", "summary_tops", ["interviewed_on"])
     op.drop_index("ix_summaries_org_superseded", "episode_summaries")

@@ -76,6 +76,7 @@ class ReferralRow(Base):
     __table_args__ = (
         Index("ix_referrals_receiver_date", "receiving_organisation", "referral_date"),
         Index("ix_referrals_referrer_date", "referring_organisation", "referral_date"),
+        Index("ix_referrals_release", "handover_kind", "release_date"),
     )
 
 

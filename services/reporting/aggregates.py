@@ -115,7 +115,7 @@ class Frame:
 
     scope: queries.Scope
     knowledge: queries.Knowledge
-    start: Any  # the days: ordinals, or bind parameters in a statement kept (statements)
+    start: Any  # the days: ordinals, or bind parameters in a statement kept (statement_of)
     end: Any
     as_at: Any
     upto: Any
@@ -128,11 +128,8 @@ class Frame:
         return queries.known(table.recorded_from, table.recorded_to, self.knowledge)
 
     @staticmethod
-    def children(table: Any) -> Any:
-        """The child rows (spans, plans, profiles, TOPs) of the summary row: written with its
-        own span of recording time (summaries.refresh), so its episode's with its
-        `recorded_from`, whichever knowledge the row is in force in."""
-        return and_(table.episode_id == S.episode_id, table.recorded_from == S.recorded_from)
+    def children(table: Any, row: Any = S) -> Any:
+        return queries.children(table, row)
 
     @property
     def discharged(self) -> Any:
@@ -236,8 +233,8 @@ def episode_pass(connection: Connection, f: Frame) -> Counts:
 
 def counted(connection: Connection, f: Frame, rows: str) -> Counts:
     """Every per-episode count over the summary rows `rows` (ROWS) alive in the frame's
-    period, from the statements kept for its kind of scope (statements)."""
-    counting, waiting = statements(rows, f.scope.organisation is not None, f.scope.area is not None)
+    period, from the statement kept for its kind of scope (statement_of)."""
+    statement = statement_of(rows, f.scope.organisation is not None, f.scope.area is not None)
     values = {
         "start": f.start,
         "end": f.end,
@@ -247,12 +244,18 @@ def counted(connection: Connection, f: Frame, rows: str) -> Counts:
         "area": f.scope.area,
         "known_at": f.shared.known_at,
     }
-    found = [int(value or 0) for value in connection.execute(counting, values).one()]
-    return Counts(
-        found[:12] + found[14:16],
-        {g: (found[16 + 2 * i], found[17 + 2 * i]) for i, g in enumerate(GROUPS)},
-        Counter({int(d): int(k) for d, k in connection.execute(waiting, values)}),
-    )
+    found = Counts([0] * 14, {g: (0, 0) for g in GROUPS}, Counter())
+    for group, wait, *sums in connection.execute(statement, values):
+        counts = [int(c) for c in sums]
+        found.counts = [
+            a + b for a, b in zip(found.counts, counts[:12] + counts[14:16], strict=True)
+        ]
+        if group is not None:
+            done, n = found.groups[group]
+            found.groups[group] = (done + counts[12], n + counts[13])
+        if wait is not None:
+            found.waits[int(wait)] += counts[16]
+    return found
 
 
 KNOWN_AT = bindparam("known_at", type_=S.recorded_from.type)
@@ -264,19 +267,18 @@ ROWS = {
 
 
 @cache
-def statements(rows: str, organisation: bool, area: bool) -> tuple[Any, Any]:
-    """The statements counting the summary rows `rows` (ROWS) alive in a period for a kind of
+def statement_of(rows: str, organisation: bool, area: bool) -> Any:
+    """The statement counting the summary rows `rows` (ROWS) alive in a period for a kind of
     scope, built once with the days, the scope and known_at as bind parameters: built for
-    each question, building them took longer than running them for one organisation.
+    each question, building it took longer than running it for one organisation.
 
     Every per-episode count in one pass joined to the spans, plans, profiles and TOPs: the
-    twelve counts of `figures`, TOP compliance's and, per substance group of the episodes in
-    treatment, successful completion's (it was three passes: England-wide at 10,000 clients,
-    the outcome KPIs measured 202 -> 60 ms); then the waits of those started in the period.
-
-    Summed without a GROUP BY (grouped by substance group and wait, SQLite sorted every
-    row). With known_at and the revisions, England-wide at 100,000 clients, the pass went
-    from ~450 to ~340 ms (Pass); as known now it is unchanged, ~310 ms."""
+    twelve counts of `figures`, TOP compliance's, successful completion's and the number
+    started in the period (it was three passes: England-wide at 10,000 clients, the outcome
+    KPIs measured 202 -> 60 ms), grouped by the substance group of the episodes in treatment
+    (NULL for the others) and by the wait of those started in the period (NULL for the
+    others). Summed without a GROUP BY instead, it was no faster on SQLite and slower on
+    PostgreSQL."""
     day = {n: bindparam(n, type_=Integer) for n in ("start", "end", "as_at", "upto")}
     # In the scope where a question has its organisation and area.
     named: list[Any] = [bindparam(n, type_=String) for n in ("organisation", "area")]
@@ -348,19 +350,18 @@ def statements(rows: str, organisation: bool, area: bool) -> tuple[Any, Any]:
         flag(case((due, reviewed), else_=False)),
         flag(due),
     ]
-    where = [*ROWS[rows], f.opened, *f.alive]
-    # Per episode, then summed: the substance group is looked up once per episode, in the
-    # materialised subquery (else SQLite copies the look-up into each group's sum).
+    # The wait of an episode whose first structured intervention started in the period, so
+    # that the waiting times come from this pass too (counted per wait by the last flag).
+    started_in = first.between(start, end)
+    wait = case((started_in, first - S.waiting_from)).label("wait")
+    flags.append(flag(started_in))
+    # Per episode, then summed per group and wait: grouped by the expressions themselves,
+    # SQLite looked each profile up twice (in the select and in the GROUP BY).
     counted = (c.label(f"c{n}") for n, c in enumerate(flags))
-    episodes = f.scoped(select(grp, *counted).where(*where)).cte("episodes")
-    episodes = episodes.prefix_with("MATERIALIZED")
-    group, *counts = list(episodes.c)
-    done, n = counts[12], counts[13]
-    per_group = [func.sum(case((group == g, c), else_=0)) for g in GROUPS for c in (done, n)]
-    totals = [func.coalesce(func.sum(c), 0) for c in counts]
-    days = (first - S.waiting_from).label("days")
-    waits = select(days, func.count()).where(*where, first.between(start, end)).group_by(days)
-    return select(*totals, *per_group), f.scoped(waits)
+    where = [*ROWS[rows], f.opened, *f.alive]
+    episodes = f.scoped(select(grp, wait, *counted).where(*where)).subquery()
+    group, waited, *counts = list(episodes.c)
+    return select(group, waited, *(func.sum(c) for c in counts)).group_by(group, waited)
 
 
 def figures(

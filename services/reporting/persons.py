@@ -20,6 +20,7 @@ from services.reporting.queries import (
     Knowledge,
     Scope,
     as_date,
+    children,
     effective,
     known,
     summaries_in_force,
@@ -98,8 +99,7 @@ def completions(
     if last < start:  # no completion in the period has had its 182 days yet
         return []
     treated = exists().where(
-        T.episode_id == S.episode_id,
-        known(T.recorded_from, T.recorded_to, knowledge),
+        children(T),
         T.started_on <= min(end, as_at),
         or_(T.ended_on.is_(None), T.ended_on > as_at, T.ended_on >= start),
     )

@@ -56,6 +56,16 @@ def known(column_from: Any, column_to: Any, knowledge: Knowledge) -> Any:
     )
 
 
+def children(table: Any, summary: Any = EpisodeSummary) -> Any:
+    """The child rows (spans, plans, profiles, TOPs) of an episode summary row (`summary`: its
+    episode_id and recorded_from): written with the row's own span of recording time
+    (summaries.refresh), so those of its episode with its `recorded_from`, whichever knowledge
+    the row is in force in (ix_*_episode)."""
+    return and_(
+        table.episode_id == summary.episode_id, table.recorded_from == summary.recorded_from
+    )
+
+
 def summaries_in_force(knowledge: Knowledge, *also: Any) -> list[Any]:
     """The episode summary rows in force as known at, with `also` (conditions on the row) in
     each branch: current rows are read through the partial index of current rows

@@ -138,8 +138,7 @@ def exit_top_candidates(organisation: str, knowledge: queries.Knowledge, day: da
         return (
             select(T.id)
             .where(
-                T.episode_id == S.episode_id,
-                queries.known(T.recorded_from, T.recorded_to, knowledge),
+                queries.children(T),
                 T.interviewed_on <= ordinal,
                 *conditions,
             )

@@ -33,6 +33,7 @@ down_revision = "0010"
 branch_labels = None
 depends_on = None
 
+# Written out here, as in 0010: a migration does not follow the models.
 CURRENT, SUPERSEDED = sa.text("recorded_to IS NULL"), sa.text("recorded_to IS NOT NULL")
 ORG_NOW_COLUMNS = (
     "organisation",

@@ -50,10 +50,6 @@ def flag(condition: ColumnElement[bool]) -> Any:
     return case((condition, 1), else_=0)
 
 
-def total(condition: ColumnElement[bool]) -> Any:
-    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
-
-
 @dataclass
 class Counts:
     """What the episode pass counts over a set of summary rows. Every count is a sum over

@@ -93,14 +93,14 @@ class Pass:
     superseded_after: Counts | None = None  # rows recorded by known_at, superseded after it
 
     def counts(self, connection: Connection, f: "Frame") -> Counts:
+        """`current` may come set from the counts kept per period (period_counts.preset)."""
         if self.current is None:
             self.current = counted(connection, f, "current")
-            if self.known_at is not None:
-                self.recorded_after = counted(connection, f, "recorded_after")
-                self.superseded_after = counted(connection, f, "superseded_after")
         if f.knowledge.known_at is None:
             return self.current
-        assert self.recorded_after is not None and self.superseded_after is not None
+        if self.recorded_after is None or self.superseded_after is None:
+            self.recorded_after = counted(connection, f, "recorded_after")
+            self.superseded_after = counted(connection, f, "superseded_after")
         return self.current - self.recorded_after + self.superseded_after
 
 
@@ -227,11 +227,9 @@ def episode_pass(connection: Connection, f: Frame) -> Counts:
     return f.shared.counts(connection, f)
 
 
-def counted(connection: Connection, f: Frame, rows: str) -> Counts:
-    """Every per-episode count over the summary rows `rows` (ROWS) alive in the frame's
-    period, from the statement kept for its kind of scope (statement_of)."""
-    statement = statement_of(rows, f.scope.organisation is not None, f.scope.area is not None)
-    values = {
+def values_of(f: Frame) -> dict[str, Any]:
+    """The bind parameters of a frame's statement (statement_of)."""
+    return {
         "start": f.start,
         "end": f.end,
         "as_at": f.as_at,
@@ -240,17 +238,47 @@ def counted(connection: Connection, f: Frame, rows: str) -> Counts:
         "area": f.scope.area,
         "known_at": f.shared.known_at,
     }
-    found = Counts([0] * 14, {g: (0, 0) for g in GROUPS}, Counter())
-    for group, wait, *sums in connection.execute(statement, values):
-        counts = [int(c) for c in sums]
-        found.counts = [
-            a + b for a, b in zip(found.counts, counts[:12] + counts[14:16], strict=True)
-        ]
-        if group is not None:
-            done, n = found.groups[group]
-            found.groups[group] = (done + counts[12], n + counts[13])
-        if wait is not None:
-            found.waits[int(wait)] += counts[16]
+
+
+def no_counts() -> Counts:
+    return Counts([0] * 14, {g: (0, 0) for g in GROUPS}, Counter())
+
+
+def add_row(found: Counts, group: str | None, wait: int | None, sums: Any) -> None:
+    """Add one row of a statement_of statement (its sums after the group and the wait)."""
+    counts = [int(c) for c in sums]
+    found.counts = [a + b for a, b in zip(found.counts, counts[:12] + counts[14:16], strict=True)]
+    if group is not None:
+        done, n = found.groups[group]
+        found.groups[group] = (done + counts[12], n + counts[13])
+    if wait is not None:
+        found.waits[int(wait)] += counts[16]
+
+
+def counted(connection: Connection, f: Frame, rows: str) -> Counts:
+    """Every per-episode count over the summary rows `rows` (ROWS) alive in the frame's
+    period, from the statement kept for its kind of scope (statement_of)."""
+    statement = statement_of(rows, f.scope.organisation is not None, f.scope.area is not None)
+    found = no_counts()
+    for group, wait, *sums in connection.execute(statement, values_of(f)):
+        add_row(found, group, wait, sums)
+    return found
+
+
+def counted_by_organisation(
+    connection: Connection, values: dict[str, Any], organisations: list[str]
+) -> dict[str, tuple[dict[str, Counts], int]]:
+    """The current rows' counts of these organisations, each per client area, with the
+    number of its episodes discharged by the period end but triaged after it: the only ones
+    whose counts differ between two `as_at` on or after the period end (period_counts.py)."""
+    statement = statement_of("current", False, False, by_organisation=True)
+    found: dict[str, tuple[dict[str, Counts], int]] = {o: ({}, 0) for o in organisations}
+    for at in range(0, len(organisations), 500):
+        chosen = {**values, "organisations": organisations[at : at + 500]}
+        for organisation, area, group, wait, *sums in connection.execute(statement, chosen):
+            areas, sensitive = found[organisation]
+            add_row(areas.setdefault(area, no_counts()), group, wait, sums[:-1])
+            found[organisation] = (areas, sensitive + int(sums[-1]))
     return found
 
 
@@ -263,7 +291,7 @@ ROWS = {
 
 
 @cache
-def statement_of(rows: str, organisation: bool, area: bool) -> Any:
+def statement_of(rows: str, organisation: bool, area: bool, by_organisation: bool = False) -> Any:
     """The statement counting the summary rows `rows` (ROWS) alive in a period for a kind of
     scope, built once with the days, the scope and known_at as bind parameters: built for
     each question, building it took longer than running it for one organisation.
@@ -274,12 +302,18 @@ def statement_of(rows: str, organisation: bool, area: bool) -> Any:
     KPIs measured 202 -> 60 ms), grouped by the substance group of the episodes in treatment
     (NULL for the others) and by the wait of those started in the period (NULL for the
     others). Summed without a GROUP BY instead, it was no faster on SQLite and slower on
-    PostgreSQL."""
+    PostgreSQL.
+
+    `by_organisation`: for the organisations of the bind parameter `organisations`, grouped
+    by organisation and client area too, with the count of those discharged by the period end
+    but triaged after it last (counted_by_organisation)."""
     day = {n: bindparam(n, type_=Integer) for n in ("start", "end", "as_at", "upto")}
     # In the scope where a question has its organisation and area.
     named: list[Any] = [bindparam(n, type_=String) for n in ("organisation", "area")]
     scope = queries.Scope(named[0] if organisation else None, named[1] if area else None)
     f = days_frame(scope, queries.Knowledge(), **day)
+    if by_organisation:
+        f.alive.append(S.organisation.in_(bindparam("organisations", expanding=True)))
     start, end, as_at, upto = f.start, f.end, f.as_at, f.upto
     discharged, first = f.discharged, f.first
     triaged = case((S.triaged_on <= as_at, S.triaged_on))
@@ -353,11 +387,21 @@ def statement_of(rows: str, organisation: bool, area: bool) -> Any:
     flags.append(flag(started_in))
     # Per episode, then summed per group and wait: grouped by the expressions themselves,
     # SQLite looked each profile up twice (in the select and in the GROUP BY).
-    counted = (c.label(f"c{n}") for n, c in enumerate(flags))
     where = [*ROWS[rows], f.opened, *f.alive]
-    episodes = f.scoped(select(grp, wait, *counted).where(*where)).subquery()
-    group, waited, *counts = list(episodes.c)
-    return select(group, waited, *(func.sum(c) for c in counts)).group_by(group, waited)
+    if by_organisation:
+        flags.append(flag(and_(S.discharged_on <= end, S.triaged_on > end)))
+    counted = [c.label(f"c{n}") for n, c in enumerate(flags)]
+    if by_organisation:
+        area_of = func.coalesce(ClientArea.area, literal("unknown")).label("client_area")
+        chosen = select(S.organisation.label("org"), area_of, grp, wait, *counted)
+        joined = chosen.outerjoin(ClientArea, ClientArea.client_id == S.client_id)
+        episodes = joined.where(*where).subquery()
+        keys = list(episodes.c)[:4]
+    else:
+        episodes = f.scoped(select(grp, wait, *counted).where(*where)).subquery()
+        keys = list(episodes.c)[:2]
+    sums = (func.sum(c) for c in list(episodes.c)[len(keys) :])
+    return select(*keys, *sums).group_by(*keys)
 
 
 def figures(

@@ -27,7 +27,7 @@ from services.common.errors import ForbiddenError
 from services.common.problems import Problem
 from services.common.schemas import Day, Moment, OrganisationCode
 from services.common.web import problems
-from services.reporting import aggregates, outcome_aggregates, persons, queries, top
+from services.reporting import aggregates, outcome_aggregates, period_counts, persons, queries, top
 from services.reporting.disclosure import RULES, disclose, period_problem
 from services.reporting.follower import FEEDS, stored_position
 from services.reporting.kpis import Period
@@ -140,7 +140,9 @@ def compute_figures(
     request: Request, scope: queries.Scope, period: Period, knowledges: list[queries.Knowledge]
 ) -> list[dict[str, Any]]:
     """Every figure aggregated in SQL over the episode summaries: no episode is folded."""
+    frames = aggregates.frames(scope, period, knowledges)
     with engine_of(request).connect() as connection:
+        period_counts.preset(connection, frames, today())
         return [
             aggregates.figures(connection, scope, period, k, f)
             | {
@@ -150,7 +152,7 @@ def compute_figures(
             }
             | outcome_aggregates.figures(connection, scope, period, k, k.as_at or today(), f)
             # A frame per knowledge, sharing one episode pass (aggregates.frames).
-            for k, f in zip(knowledges, aggregates.frames(scope, period, knowledges), strict=True)
+            for k, f in zip(knowledges, frames, strict=True)
         ]
 
 

@@ -18,6 +18,7 @@ from services.reporting import dashboard, db
 from services.reporting.api import FigureCache, router
 from services.reporting.follower import followers
 from services.reporting.ndtms.routes import router as ndtms_router
+from services.reporting.period_counts import Keeper
 from services.reporting.publications import PublicationLog, publication_log_env
 from services.reporting.publications import router as publications_router
 from services.reporting.queries import has_episode_with
@@ -81,7 +82,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         gc.set_threshold(50_000, 20, 100)
         for follower in app.state.followers.values():
             follower.start()
+        app.state.keeper.start()
         yield
+        app.state.keeper.stop()
         for follower in app.state.followers.values():
             follower.stop()
 
@@ -107,6 +110,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.followers = followers(
         engine, urls, token, settings.follow_page_size, settings.follow_interval_seconds
     )
+
+    def caught_up() -> bool:
+        return all(f.status()["caught_up"] for f in app.state.followers.values())
+
+    app.state.keeper = Keeper(engine, caught_up, settings.follow_interval_seconds)
     app.state.access_log = AccessLog(env=access_log_env(store_env(url)))
     app.state.figure_cache = FigureCache()
     app.state.publications = PublicationLog(env=publication_log_env(store_env(url)))
@@ -127,6 +135,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "service": "reporting",
             "migration": revision,
             "following": following,
+            "period_counts": app.state.keeper.status(),
             "reasons": reasons,
         }
 

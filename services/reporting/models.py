@@ -281,3 +281,28 @@ class SummaryTop(Base):
             "ix_tops_date", "interviewed_on", "stage", "episode_id", "recorded_from", "recorded_to"
         ),
     )
+
+
+class PeriodCounts(Base):
+    """One organisation's episode counts (aggregates.Counts, per client area, as JSON) for one
+    commissioner period, over the current summary rows with no `as_at`: kept by
+    services/reporting/period_counts.py, deleted by the projection in the transaction that
+    changes a summary the counts could include. A row present is a row in force."""
+
+    __tablename__ = "period_counts"
+    period_start: Mapped[int] = mapped_column(Integer, primary_key=True)  # ordinals
+    period_end: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organisation: Mapped[str] = mapped_column(String(64), primary_key=True)
+    counts: Mapped[str] = mapped_column(Text, nullable=False)
+
+    __table_args__ = (Index("ix_period_counts_org", "organisation", "period_end"),)
+
+
+class CountedOrganisation(Base):
+    """Every organisation with summaries: those a period's counts must have a row for. The
+    projection writes an organisation's row before deleting its counts, which on PostgreSQL
+    makes it the lock that orders that delete after a keeper's insert (period_counts.py)."""
+
+    __tablename__ = "counted_organisations"
+    organisation: Mapped[str] = mapped_column(String(64), primary_key=True)
+    changed_from: Mapped[int] = mapped_column(Integer, nullable=False)  # the last change's day

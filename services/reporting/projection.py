@@ -11,12 +11,18 @@ import re
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from services.catalogue import require
 from services.common.feed import FeedItem
-from services.reporting import consents, summaries
-from services.reporting.models import ClientArea, FactRow, PersonLinkRow, ReferralRow
+from services.reporting import consents, period_counts, summaries
+from services.reporting.models import (
+    ClientArea,
+    EpisodeSummary,
+    FactRow,
+    PersonLinkRow,
+    ReferralRow,
+)
 from services.reporting.ndtms import coordinators
 from services.reporting.ndtms.models import ClientProfileRow, NdtmsClient
 
@@ -107,6 +113,7 @@ def project_referral_page(connection: Connection, items: list[FeedItem]) -> None
     if clients:
         connection.execute(insert(ClientArea), clients)
         connection.execute(insert(NdtmsClient), attributors)
+        area_recorded(connection, [c["client_id"] for c in clients])
     if profiles:
         connection.execute(insert(ClientProfileRow), profiles)
     if referrals:
@@ -126,6 +133,22 @@ def project_referral_page(connection: Connection, items: list[FeedItem]) -> None
             .values(closed_on=bindparam("on"), closed_recorded_at=bindparam("at")),
             closed,
         )
+
+
+def area_recorded(connection: Connection, client_ids: list[str]) -> None:
+    """A client's area arrived after its episodes (the journey feed ran ahead): the counts
+    kept per period and area that include them change (period_counts.py)."""
+    S = EpisodeSummary
+    earliest: dict[str, int] = {}
+    for start in range(0, len(client_ids), 500):
+        query = (
+            select(S.organisation, func.min(S.opened_on))
+            .where(S.client_id.in_(client_ids[start : start + 500]), S.recorded_to.is_(None))
+            .group_by(S.organisation)
+        )
+        for organisation, opened_on in connection.execute(query):
+            earliest[organisation] = min(opened_on, earliest.get(organisation, opened_on))
+    period_counts.invalidate(connection, earliest)
 
 
 def person_link(item: FeedItem) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, String, delete, insert, select, type_coerce
 
+from services.reporting import period_counts
 from services.reporting.models import (
     EpisodeSummary,
     FactRow,
@@ -141,8 +142,10 @@ def history(episode_id: str, facts: list[Any]) -> list[tuple[datetime, datetime 
     return [span for span in spans if span[2] is not None]
 
 
-def refresh(connection: Connection, episode_ids: Iterable[str]) -> None:
-    """Rewrite the summary history of these episodes from their fact rows."""
+def refresh(connection: Connection, episode_ids: Iterable[str], counted: bool = True) -> None:
+    """Rewrite the summary history of these episodes from their fact rows; `counted`: and
+    drop the counts kept per period that they could change (False: a migration's backfill,
+    before those counts exist)."""
     ids = sorted(set(episode_ids))
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
@@ -159,6 +162,15 @@ def refresh(connection: Connection, episode_ids: Iterable[str]) -> None:
         facts: dict[str, list[Any]] = defaultdict(list)
         for row in connection.execute(query):
             facts[row[0]].append(row)
+        # The counts kept per period that these episodes' current rows, before and after,
+        # could be in (period_counts.py).
+        earliest: dict[str, int] = {}
+        S = EpisodeSummary
+        before = select(S.organisation, S.opened_on).where(
+            S.episode_id.in_(chunk), S.recorded_to.is_(None)
+        )
+        for organisation, opened_on in connection.execute(before):
+            earliest[organisation] = min(opened_on, earliest.get(organisation, opened_on))
         for table in TABLES:
             connection.execute(delete(table).where(table.episode_id.in_(chunk)))
         summaries, spans, plans, profiles, tops = [], [], [], [], []
@@ -194,12 +206,18 @@ def refresh(connection: Connection, episode_ids: Iterable[str]) -> None:
                     }
                     for n, (on, stage, opiates, crack) in enumerate(interviews)
                 ]
+        for written in summaries:
+            if written["recorded_to"] is None:
+                organisation, opened_on = written["organisation"], written["opened_on"]
+                earliest[organisation] = min(opened_on, earliest.get(organisation, opened_on))
         for model, rows in zip(TABLES, (summaries, spans, plans, profiles, tops), strict=True):
             if rows:
                 connection.execute(insert(model), rows)
+        if counted:
+            period_counts.invalidate(connection, earliest)
 
 
 def refresh_all(connection: Connection) -> None:
     """Every episode's summary history (a migration's backfill)."""
     ids = [row[0] for row in connection.execute(select(FactRow.episode_id).distinct())]
-    refresh(connection, ids)
+    refresh(connection, ids, counted=False)

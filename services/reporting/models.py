@@ -260,6 +260,9 @@ class SummaryProfile(Base):
     )
 
 
+TOPS_BY_DATE = ("interviewed_on", "stage", "episode_id", "recorded_from", "recorded_to")
+
+
 class SummaryTop(Base):
     """A TOP of a summarised episode, in recording order: interview date, stage, and the
     28-day totals of the items the outcome KPIs compare (NULL: NA or not asked)."""
@@ -267,6 +270,7 @@ class SummaryTop(Base):
     __tablename__ = "summary_tops"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     episode_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    organisation: Mapped[str | None] = mapped_column(String(64))  # the episode's (0013)
     recorded_from: Mapped[Any] = mapped_column(DateTime(timezone=True), nullable=False)
     recorded_to: Mapped[Any] = mapped_column(DateTime(timezone=True))
     seq: Mapped[int] = mapped_column(Integer, nullable=False)
@@ -277,9 +281,8 @@ class SummaryTop(Base):
 
     __table_args__ = (
         Index("ix_tops_episode", "episode_id", "recorded_from", "stage", "interviewed_on"),
-        Index(
-            "ix_tops_date", "interviewed_on", "stage", "episode_id", "recorded_from", "recorded_to"
-        ),
+        Index("ix_tops_date", *TOPS_BY_DATE),
+        Index("ix_tops_org_date", "organisation", *TOPS_BY_DATE),
     )
 
 

@@ -251,14 +251,19 @@ def handovers(
         ReferralRow.handover_kind == "carat_to_cjit",
         ReferralRow.referral_date.between(start, end),
     )
-    if scope.organisation is not None:
-        query = query.where(
-            or_(
-                ReferralRow.receiving_organisation == scope.organisation,
-                ReferralRow.referring_organisation == scope.organisation,
-            )
-        )
-    return referral_views(connection, query, scope, knowledge)
+    if scope.organisation is None:
+        return referral_views(connection, query, scope, knowledge)
+    # Those it received, then those it made, each through its own index by organisation and
+    # date: asked as one OR, SQLite read every handover ever made (at 100,000 clients, 19 ms
+    # against 0.2 ms).
+    received = query.where(ReferralRow.receiving_organisation == scope.organisation)
+    made = query.where(
+        ReferralRow.referring_organisation == scope.organisation,
+        ReferralRow.receiving_organisation != scope.organisation,
+    )
+    return [
+        view for q in (received, made) for view in referral_views(connection, q, scope, knowledge)
+    ]
 
 
 def referral_views(

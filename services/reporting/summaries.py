@@ -20,7 +20,7 @@ from datetime import date, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, String, delete, insert, select, type_coerce
+from sqlalchemy import Connection, String, delete, insert, inspect, select, type_coerce
 
 from services.reporting import period_counts
 from services.reporting.models import (
@@ -142,10 +142,11 @@ def history(episode_id: str, facts: list[Any]) -> list[tuple[datetime, datetime 
     return [span for span in spans if span[2] is not None]
 
 
-def refresh(connection: Connection, episode_ids: Iterable[str], counted: bool = True) -> None:
-    """Rewrite the summary history of these episodes from their fact rows; `counted`: and
-    drop the counts kept per period that they could change (False: a migration's backfill,
-    before those counts exist)."""
+def refresh(connection: Connection, episode_ids: Iterable[str], backfill: bool = False) -> None:
+    """Rewrite the summary history of these episodes from their fact rows, and drop the counts
+    kept per period that they could change. `backfill`: a migration's, which runs today's code
+    against the schema of its own revision: only the columns the tables have then are
+    written, and no counts are kept yet."""
     ids = sorted(set(episode_ids))
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
@@ -198,6 +199,7 @@ def refresh(connection: Connection, episode_ids: Iterable[str], counted: bool = 
                 tops += [
                     {
                         **when,
+                        "organisation": columns[0],
                         "seq": n,
                         "interviewed_on": on,
                         "stage": stage,
@@ -211,13 +213,16 @@ def refresh(connection: Connection, episode_ids: Iterable[str], counted: bool = 
                 organisation, opened_on = written["organisation"], written["opened_on"]
                 earliest[organisation] = min(opened_on, earliest.get(organisation, opened_on))
         for model, rows in zip(TABLES, (summaries, spans, plans, profiles, tops), strict=True):
+            if rows and backfill:
+                held = {c["name"] for c in inspect(connection).get_columns(model.__tablename__)}
+                rows = [{k: v for k, v in row.items() if k in held} for row in rows]
             if rows:
                 connection.execute(insert(model), rows)
-        if counted:
+        if not backfill:
             period_counts.invalidate(connection, earliest)
 
 
 def refresh_all(connection: Connection) -> None:
     """Every episode's summary history (a migration's backfill)."""
     ids = [row[0] for row in connection.execute(select(FactRow.episode_id).distinct())]
-    refresh(connection, ids, counted=False)
+    refresh(connection, ids, backfill=True)

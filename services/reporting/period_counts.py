@@ -35,7 +35,6 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, Engine, bindparam, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import OperationalError
 
 from services.common.clock import today
 from services.reporting import aggregates, disclosure
@@ -45,6 +44,7 @@ from services.reporting.models import CountedOrganisation, PeriodCounts
 
 log = logging.getLogger(__name__)
 KEPT_YEARS = 6  # periods starting up to six years before this month's first day
+MAX_BACKOFF_SECONDS = 30.0
 
 
 def kept_periods(on: date) -> list[Period]:
@@ -236,18 +236,22 @@ class Keeper:
         self._thread: threading.Thread | None = None
 
     def run(self) -> None:
+        wait = self.idle_seconds
         while not self._stop.is_set():
             try:
                 if self.ready():
                     self.periods_missing = keep_one(self.engine, today())
-                    self.last_error = None
+                    self.last_error, wait = None, self.idle_seconds
                     if self.periods_missing:
                         continue
-            except OperationalError as error:  # the projection wrote first: count again
+            # The projection wrote first (SQLite), or the read models are unreachable: count
+            # again later, backing off while it fails.
+            except Exception as error:
                 self.last_error = f"{type(error).__name__}: {error}"
-            except Exception as error:  # the read models unreachable: retry
-                self.last_error = f"{type(error).__name__}: {error}"
-                log.warning("keeping period counts: %s", error)
+                log.warning("keeping period counts: %s; again in %.1fs", error, wait)
+                self._stop.wait(wait)
+                wait = min(wait * 2, MAX_BACKOFF_SECONDS)
+                continue
             self._stop.wait(self.idle_seconds)
 
     def start(self) -> None:

@@ -6,13 +6,16 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from services.common.auth import Role
+from services.common.clock import today
 from services.common.settings import Settings
 from services.common.store import store_env
 from services.journey.application import JourneyApplication
 from services.referral.application import ReferralApplication
-from services.reporting import db
+from services.reporting import aggregates, db, period_counts
+from services.reporting.models import PeriodCounts
 from services.reporting.rebuild import rebuild
 from tests.generator import generate
 from tests.reporting_driver import snapshot
@@ -131,3 +134,51 @@ def test_a_second_follower_on_the_same_read_models_is_harmless(
         assert snapshot(engine) == expected
     finally:
         engine.dispose()
+
+
+def test_two_processes_keep_every_period_s_counts_as_a_pass_counts_them(
+    upstream: dict[str, str], store: str, tmp_path: Path
+) -> None:
+    """Both keepers race on the same read models (period_counts.py): every row kept is the
+    episode pass's counts for its organisation and period, and none is missing."""
+    with database_url(store, tmp_path, "reporting") as url:
+        env = {
+            **upstream,
+            "TJ_REPORTING_DATABASE_URL": url,
+            "TJ_FOLLOW_PAGE_SIZE": "200",
+            "TJ_FOLLOW_INTERVAL_SECONDS": "0.05",
+        }
+        first, second = ServiceProcess("reporting", env), ServiceProcess("reporting", env)
+        first.start()
+        second.start()
+
+        def all_kept(process: ServiceProcess) -> bool:
+            details = httpx.get(
+                f"{process.url}/health/details", headers=auth("svc", Role.SERVICE), timeout=5
+            )
+            return bool(details.json()["period_counts"]["all_kept"])
+
+        try:
+            wait_until(lambda: caught_up(first) and caught_up(second), timeout=120)
+            wait_until(lambda: all_kept(first) and all_kept(second), timeout=300)
+        finally:
+            first.stop()
+            second.stop()
+        engine = db.make_engine(url)
+        try:
+            with engine.connect() as connection:
+                kept = {
+                    (row.period_start, row.period_end, row.organisation): row.counts
+                    for row in connection.execute(select(PeriodCounts))
+                }
+                organisations = sorted({o for _, _, o in kept})
+                assert len(organisations) == 50
+                for period in period_counts.kept_periods(today()):
+                    counted = aggregates.counted_by_organisation(
+                        connection, period_counts.days(period), organisations
+                    )
+                    for organisation in organisations:
+                        key = (period.start.toordinal(), period.end.toordinal(), organisation)
+                        assert period_counts.decoded(kept[key]) == counted[organisation], key
+        finally:
+            engine.dispose()

@@ -101,31 +101,51 @@ def exit_top_items(
     only: set[str] | None = None,
 ) -> list[WorkItem]:
     """The exit TOP falls due at discharge, so it is the one item of an episode discharged
-    before the day, until an exit TOP (or any TOP on or after the discharge) is recorded.
-
-    Only the episodes the summaries show so (exit_top_candidates) are folded, not every
-    episode the organisation ever had; the fold then decides, as before."""
-    # Looked up first, on their own: as one query with the fold's, PostgreSQL planned badly.
+    before the day, until an exit TOP (or any TOP on or after the discharge) is recorded: the
+    episodes exit_top_candidates finds, due on their discharge date (top_schedule.next_top_due's
+    rule for a discharged episode, read on the summaries; an episode discharged long ago stays
+    on the list, so none is folded: the keyworker is read from its openings and assignments)."""
     query = exit_top_candidates(organisation, knowledge, day)
     if only is not None:  # one keyworker's: looked up by episode, not the whole organisation's
         query = query.where(S.episode_id.in_(sorted(only)))
-    candidates = {str(e) for (e,) in connection.execute(query)}
-    if not candidates:
-        return []
-    [everything] = queries.episodes(
-        connection,
-        queries.Scope(organisation=organisation),
-        [knowledge],
-        date.min,
-        day,
-        sorted(candidates),
-    )
+    due = {str(e): (str(r) if r else None, str(c), d) for e, r, c, d in connection.execute(query)}
+    keyworkers = keyworkers_of(connection, organisation, knowledge, sorted(due))
     return [
-        i
-        for e in everything
-        if e.discharged_on is not None and e.discharged_on < day
-        for i in top_items(e, day)
+        WorkItem(
+            rule="top_overdue",
+            due_on=date.fromordinal(discharged_on),
+            overdue=True,  # discharged before the day
+            episode_id=episode_id,
+            referral_id=referral_id,
+            client_id=client_id,
+            keyworker=keyworkers[episode_id],
+        )
+        for episode_id, (referral_id, client_id, discharged_on) in due.items()
+        if episode_id in keyworkers
     ]
+
+
+def keyworkers_of(
+    connection: Connection, organisation: str, knowledge: queries.Knowledge, episodes: list[str]
+) -> dict[str, str | None]:
+    """Each episode's keyworker as the fold reads it (views.fold_episode): its opening's, then
+    each assignment's in order; an episode whose opening is not in force is absent."""
+    found: dict[str, list[tuple[int, str, dict[str, Any]]]] = {}
+    for at in range(0, len(episodes), 500):
+        query = select(FactRow.episode_id, FactRow.version, FactRow.type, FactRow.data).where(
+            FactRow.episode_id.in_(episodes[at : at + 500]),
+            FactRow.organisation == organisation,
+            FactRow.type.in_(("EpisodeOpened", "KeyworkerAssigned")),
+            queries.effective(knowledge),
+        )
+        for episode_id, version, kind, data in connection.execute(query):
+            found.setdefault(str(episode_id), []).append((version, kind, json.loads(data)))
+    keyworkers = {}
+    for episode_id, rows in found.items():
+        rows.sort(key=lambda row: row[0])
+        if rows[0][1] == "EpisodeOpened":
+            keyworkers[episode_id] = rows[-1][2].get("keyworker")
+    return keyworkers
 
 
 def exit_top_candidates(organisation: str, knowledge: queries.Knowledge, day: date) -> Any:
@@ -145,7 +165,7 @@ def exit_top_candidates(organisation: str, knowledge: queries.Knowledge, day: da
             .exists()
         )
 
-    return select(S.episode_id).where(
+    return select(S.episode_id, S.referral_id, S.client_id, S.discharged_on).where(
         S.organisation == organisation,
         queries.known(S.recorded_from, S.recorded_to, knowledge),
         S.discharged_on < ordinal,

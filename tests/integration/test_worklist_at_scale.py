@@ -35,7 +35,10 @@ def every_exit_item(
 
 
 def key(items: list[Any]) -> list[tuple[Any, ...]]:
-    return sorted((i.rule, i.due_on, i.episode_id, i.keyworker) for i in items)
+    return sorted(
+        (i.rule, i.due_on, i.overdue, i.episode_id, i.referral_id, i.client_id, i.keyworker)
+        for i in items
+    )
 
 
 def test_one_keyworkers_worklist_and_exit_tops_equal_the_full_fold(

@@ -198,30 +198,43 @@ def keep_one(engine: Engine, on: date) -> int:
     the number of periods that were missing rows (0: all kept)."""
     with engine.connect() as connection, connection.begin():
         wanted = missing(connection, on)
-        if not wanted:
-            return 0
-        period, organisations = wanted[0]
-        locked = (
-            select(CountedOrganisation.organisation)
-            .where(CountedOrganisation.organisation.in_(organisations))
-            .order_by(CountedOrganisation.organisation)
-            .with_for_update()
-        )
-        organisations = list(connection.execute(locked).scalars())
-        counted = aggregates.counted_by_organisation(connection, days(period), organisations)
-        insert = (postgresql if connection.dialect.name == "postgresql" else sqlite).insert
-        rows = [
-            {
-                "period_start": period.start.toordinal(),
-                "period_end": period.end.toordinal(),
-                "organisation": organisation,
-                "counts": encoded(*counted[organisation]),
-            }
-            for organisation in organisations
-        ]
-        if rows:
-            connection.execute(insert(PeriodCounts).on_conflict_do_nothing(), rows)
+        if wanted:
+            store(connection, *count(connection, *wanted[0]))
         return len(wanted)
+
+
+def count(
+    connection: Connection, period: Period, organisations: list[str]
+) -> tuple[Period, dict[str, tuple[dict[str, Counts], int]]]:
+    """The organisations' counts for the period, their CountedOrganisation rows locked first
+    (PostgreSQL; see `invalidate`)."""
+    locked = (
+        select(CountedOrganisation.organisation)
+        .where(CountedOrganisation.organisation.in_(organisations))
+        .order_by(CountedOrganisation.organisation)
+        .with_for_update()
+    )
+    chosen = list(connection.execute(locked).scalars())
+    return period, aggregates.counted_by_organisation(connection, days(period), chosen)
+
+
+def store(
+    connection: Connection, period: Period, counted: dict[str, tuple[dict[str, Counts], int]]
+) -> None:
+    """Insert the rows `count` counted (on SQLite this fails if the projection committed since
+    the transaction's first read: its snapshot is no longer the latest)."""
+    rows = [
+        {
+            "period_start": period.start.toordinal(),
+            "period_end": period.end.toordinal(),
+            "organisation": organisation,
+            "counts": encoded(*found),
+        }
+        for organisation, found in counted.items()
+    ]
+    if rows:
+        insert = (postgresql if connection.dialect.name == "postgresql" else sqlite).insert
+        connection.execute(insert(PeriodCounts).on_conflict_do_nothing(), rows)
 
 
 class Keeper:

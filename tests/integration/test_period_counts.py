@@ -6,11 +6,14 @@ episode triaged after its discharge (a correction may say so) is never read from
 with `as_at`."""
 
 import random
+import threading
 from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
 
+import pytest
 from sqlalchemy import Connection, func, select
+from sqlalchemy.exc import OperationalError
 
 from services.common.clock import today
 from services.reporting import aggregates, disclosure, outcome_aggregates, period_counts, queries
@@ -189,3 +192,74 @@ def test_an_episode_triaged_after_its_discharge_is_not_read_with_as_at(
     # As at the period end the triage is not yet known, so the discharge is not one "after
     # triage": the row, kept with no as_at, would have said otherwise.
     assert retention[month.end] != retention[None]
+
+
+def change(r: ReportingDriver, organisation: str) -> None:
+    """Record one correction on the organisation's latest-opened episode: its latest fact
+    (not its opening, not a correction) marked recorded in error."""
+    S = EpisodeSummary
+    with r.engine.connect() as connection:
+        episode_id = connection.execute(
+            select(S.episode_id)
+            .where(S.recorded_to.is_(None), S.organisation == organisation)
+            .order_by(S.opened_on.desc())
+        ).scalar()
+    episode = r.journeys.application.get_episode(UUID(episode_id))
+    corrected = {f.data.get("target_version") for f in episode.facts}
+    target = max(
+        f.version
+        for f in episode.facts
+        if f.version > 1 and f.version not in corrected and "target_version" not in f.data
+    )
+    by = {"organisation": organisation, "user": "corrector"}
+    r.journeys.application.mark_in_error(UUID(episode_id), target, by, "A mistake.", None)
+
+
+def test_a_change_projected_while_a_period_is_counted_leaves_no_stale_row(
+    reporting_driver: ReportingDriver,
+) -> None:
+    """The keeper counts ORG01's current month; the projection commits a change to ORG01 in
+    between. SQLite: the keeper's insert fails (its snapshot is stale). PostgreSQL: the
+    projection waits for the keeper's lock, then deletes the row the keeper inserted. Either
+    way the figures stay those of the pass."""
+    r = reporting_driver
+    referrals = r.journeys.referral.app.state.application  # type: ignore[attr-defined]
+    generate(referrals, r.journeys.application, clients=80, organisations=4, years=2, seed=31)
+    r.follow()
+    keep_all(r)
+    change(r, "ORG01")
+    r.follow()
+    month = Period(today().replace(day=1), disclosure.month_end(today()))
+    key = (month.start.toordinal(), month.end.toordinal(), "ORG01")
+    P = PeriodCounts
+
+    def kept() -> set[tuple[int, int, str]]:
+        with r.engine.connect() as connection:
+            return set(connection.execute(select(P.period_start, P.period_end, P.organisation)))
+
+    assert key not in kept()
+    change(r, "ORG01")
+    with r.engine.connect() as connection, connection.begin():
+        counted = period_counts.count(connection, month, ["ORG01"])
+        if r.engine.dialect.name == "sqlite":
+            r.follow()  # commits while the keeper's transaction is open
+            with pytest.raises(OperationalError):
+                period_counts.store(connection, *counted)
+        else:
+            following = threading.Thread(target=r.follow)
+            following.start()
+            following.join(timeout=1)
+            assert following.is_alive()  # waiting for the keeper's lock
+            period_counts.store(connection, *counted)
+    if r.engine.dialect.name != "sqlite":
+        following.join(timeout=30)
+        assert not following.is_alive()
+    assert key not in kept()  # never a row counted before the change
+    scope = queries.Scope(organisation="ORG01")
+    with r.engine.connect() as connection:
+        expected, _ = figures(connection, scope, month, [queries.Knowledge()], kept=False)
+    keep_all(r)
+    assert key in kept()
+    with r.engine.connect() as connection:
+        found, read = figures(connection, scope, month, [queries.Knowledge()], kept=True)
+    assert read and found == expected

@@ -109,8 +109,30 @@ def alive(scope: Scope, knowledge: Knowledge, start: date, end: date, only: Any 
             query = query.where(FactRow.episode_id.in_(only))
         return query
 
+    if only is not None:
+        return alive_among(knowledge, start, end, only)
     opened = fact_ids("EpisodeOpened", FactRow.business_date <= end)
     return opened.except_(fact_ids("Discharged", FactRow.business_date < start))
+
+
+def alive_among(knowledge: Knowledge, start: date, end: date, only: Any) -> Any:
+    """alive() of a few named episodes (one keyworker's), read on their summaries: opened on
+    or before the end, as at, and not discharged before the start, as at. The summary's
+    opening and discharge dates are the fold's (summaries.py), and as known at T it is the row
+    in force then. At 100,000 clients, one keyworker's ~300 episodes: 5.7 -> ~1 ms against the
+    facts. The scope's other alive() keeps reading the facts: the KPIs' folded oracle
+    (tests/integration/test_kpi_aggregates.py) does not rest on the summaries it checks."""
+    S = EpisodeSummary
+    upto = min(end, knowledge.as_at) if knowledge.as_at is not None else end
+    discharged_before = S.discharged_on < start.toordinal()
+    if knowledge.as_at is not None:
+        discharged_before = and_(discharged_before, S.discharged_on <= knowledge.as_at.toordinal())
+    return select(S.episode_id).where(
+        S.episode_id.in_(only),
+        *summaries_in_force(knowledge),
+        S.opened_on <= upto.toordinal(),
+        or_(S.discharged_on.is_(None), ~discharged_before),
+    )
 
 
 def effective(knowledge: Knowledge) -> Any:

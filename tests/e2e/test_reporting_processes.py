@@ -1,6 +1,7 @@
 """The reporting follower as a real process: killed mid catch-up, and doubled by mistake."""
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -110,25 +111,34 @@ def test_killed_at_several_points_the_read_models_equal_a_rebuild(
             engine.dispose()
 
 
-def test_a_second_follower_on_the_same_read_models_is_harmless(
-    upstream: dict[str, str], tmp_path: Path
-) -> None:
-    url = f"sqlite:///{tmp_path / 'reporting.db'}"
-    expected = reference(upstream, f"sqlite:///{tmp_path / 'reference.db'}", tmp_path)
+@contextmanager
+def two_reporting_processes(
+    upstream: dict[str, str], url: str, page_size: int
+) -> Iterator[tuple[ServiceProcess, ServiceProcess]]:
+    """Two reporting services on the same read models, stopped when done."""
     env = {
         **upstream,
         "TJ_REPORTING_DATABASE_URL": url,
-        "TJ_FOLLOW_PAGE_SIZE": "50",
+        "TJ_FOLLOW_PAGE_SIZE": str(page_size),
         "TJ_FOLLOW_INTERVAL_SECONDS": "0.05",
     }
     first, second = ServiceProcess("reporting", env), ServiceProcess("reporting", env)
     first.start()
     second.start()
     try:
-        wait_until(lambda: caught_up(first) and caught_up(second), timeout=120)
+        yield first, second
     finally:
         first.stop()
         second.stop()
+
+
+def test_a_second_follower_on_the_same_read_models_is_harmless(
+    upstream: dict[str, str], tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 'reporting.db'}"
+    expected = reference(upstream, f"sqlite:///{tmp_path / 'reference.db'}", tmp_path)
+    with two_reporting_processes(upstream, url, page_size=50) as (first, second):
+        wait_until(lambda: caught_up(first) and caught_up(second), timeout=120)
     engine = db.make_engine(url)
     try:
         assert snapshot(engine) == expected
@@ -142,15 +152,6 @@ def test_two_processes_keep_every_period_s_counts_as_a_pass_counts_them(
     """Both keepers race on the same read models (period_counts.py): every row kept is the
     episode pass's counts for its organisation and period, and none is missing."""
     with database_url(store, tmp_path, "reporting") as url:
-        env = {
-            **upstream,
-            "TJ_REPORTING_DATABASE_URL": url,
-            "TJ_FOLLOW_PAGE_SIZE": "200",
-            "TJ_FOLLOW_INTERVAL_SECONDS": "0.05",
-        }
-        first, second = ServiceProcess("reporting", env), ServiceProcess("reporting", env)
-        first.start()
-        second.start()
 
         def all_kept(process: ServiceProcess) -> bool:
             details = httpx.get(
@@ -158,12 +159,9 @@ def test_two_processes_keep_every_period_s_counts_as_a_pass_counts_them(
             )
             return bool(details.json()["period_counts"]["all_kept"])
 
-        try:
+        with two_reporting_processes(upstream, url, page_size=200) as (first, second):
             wait_until(lambda: caught_up(first) and caught_up(second), timeout=120)
             wait_until(lambda: all_kept(first) and all_kept(second), timeout=300)
-        finally:
-            first.stop()
-            second.stop()
         engine = db.make_engine(url)
         try:
             with engine.connect() as connection:

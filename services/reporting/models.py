@@ -57,6 +57,17 @@ class PersonLinkRow(Base):
     __table_args__ = (Index("ix_person_links_client", "client_id"),)
 
 
+class EpisodeKeyworker(Base):
+    """Every keyworker an episode's opening or a keyworker assignment ever named, corrections'
+    replacements included and nothing ever removed: the episodes one keyworker's worklist
+    folds (worklist.keyworker_episodes; the fold then decides whose each is)."""
+
+    __tablename__ = "episode_keyworkers"
+    organisation: Mapped[str] = mapped_column(String(64), primary_key=True)
+    keyworker: Mapped[str] = mapped_column(String(128), primary_key=True)
+    episode_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+
+
 class ReferralRow(Base):
     __tablename__ = "referrals"
     referral_id: Mapped[str] = mapped_column(String(36), primary_key=True)

@@ -12,12 +12,14 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from services.catalogue import require
 from services.common.feed import FeedItem
 from services.reporting import consents, period_counts, summaries
 from services.reporting.models import (
     ClientArea,
+    EpisodeKeyworker,
     EpisodeSummary,
     FactRow,
     PersonLinkRow,
@@ -151,6 +153,25 @@ def area_recorded(connection: Connection, client_ids: list[str]) -> None:
     period_counts.invalidate(connection, earliest)
 
 
+def keyworker_named(item: FeedItem) -> str | None:
+    """The keyworker an opening, an assignment or a correction replacing either names."""
+    if item.type in ("EpisodeOpened", "KeyworkerAssigned"):
+        return item.data.get("keyworker")
+    if item.type == "EventCorrected" and item.data.get("target_type") in (
+        "EpisodeOpened",
+        "KeyworkerAssigned",
+    ):
+        return (item.data.get("replacement") or {}).get("keyworker")
+    return None
+
+
+def keyworkers_named(connection: Connection, named: set[tuple[str, str, str]]) -> None:
+    """Add (organisation, keyworker, episode) to episode_keyworkers, once each."""
+    insert_ = (postgresql if connection.dialect.name == "postgresql" else sqlite).insert
+    rows = [{"organisation": o, "keyworker": k, "episode_id": e} for o, k, e in sorted(named)]
+    connection.execute(insert_(EpisodeKeyworker).on_conflict_do_nothing(), rows)
+
+
 def person_link(item: FeedItem) -> dict[str, Any]:
     return {
         "client_id": item.data["client_id"],
@@ -256,6 +277,17 @@ class JourneyProjector:
             rows.append(self._fact(connection, item, episode_id))
         if rows:
             connection.execute(insert(FactRow), rows)
+        named = {
+            (
+                self._organisation(connection, str(item.aggregate_id)),
+                keyworker,
+                str(item.aggregate_id),
+            )
+            for item in items
+            if (keyworker := keyworker_named(item))
+        }
+        if named:
+            keyworkers_named(connection, named)
         summaries.refresh(connection, episodes)
 
     def _fact(self, connection: Connection, item: FeedItem, episode_id: str) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from services.common.web import problems
 from services.reporting import consents, queries
 from services.reporting.aggregates import S
 from services.reporting.api import engine_of, own_episodes
-from services.reporting.models import FactRow, ReferralRow, SummaryTop
+from services.reporting.models import EpisodeKeyworker, FactRow, ReferralRow, SummaryTop
 from services.reporting.top import top_due_on
 from services.reporting.views import EpisodeView
 
@@ -176,13 +176,10 @@ def exit_top_candidates(organisation: str, knowledge: queries.Knowledge, day: da
 
 def keyworker_episodes(connection: Connection, organisation: str, keyworker: str) -> set[str]:
     """The ids of the organisation's episodes any of whose openings or keyworker assignments
-    ever named the keyworker: every episode the keyworker holds as known at any time and as at
-    any day is among them (the fold then decides whose each is)."""
-    query = select(FactRow.episode_id).where(
-        FactRow.organisation == organisation,
-        FactRow.type.in_(("EpisodeOpened", "KeyworkerAssigned")),
-        FactRow.data.contains(json.dumps(keyworker), autoescape=True),
-    )
+    ever named the keyworker (episode_keyworkers): every episode the keyworker holds as known
+    at any time and as at any day is among them (the fold then decides whose each is)."""
+    K = EpisodeKeyworker
+    query = select(K.episode_id).where(K.organisation == organisation, K.keyworker == keyworker)
     return {str(e) for (e,) in connection.execute(query)}
 
 

@@ -8,11 +8,12 @@ import random
 from datetime import date, timedelta
 from typing import Any
 
+from alembic import command
 from sqlalchemy import Connection, func, select
 
 from services.common.auth import Role
-from services.reporting import queries
-from services.reporting.models import FactRow
+from services.reporting import db, queries
+from services.reporting.models import EpisodeKeyworker, FactRow
 from services.reporting.worklist import exit_top_items, keyworker_episodes, top_items
 from tests.generator import generate
 from tests.reporting_driver import ReportingDriver
@@ -90,3 +91,35 @@ def test_one_keyworkers_worklist_and_exit_tops_equal_the_full_fold(
             assert one.json()["items"] == mine, (organisation, day, known_at, kw)
             compared += len(mine)
     assert compared > 100 and exits > 20, (compared, exits)
+
+
+def test_the_keyworkers_named_are_the_same_projected_or_filled_by_migration(
+    reporting_driver: ReportingDriver,
+) -> None:
+    """episode_keyworkers as the projection keeps it (openings, assignments, corrections'
+    replacements) and as migration 0014 fills it from the facts held are the same, and every
+    episode whose opening or an assignment named a keyworker is there."""
+    r = reporting_driver
+    referrals = r.journeys.referral.app.state.application  # type: ignore[attr-defined]
+    generate(referrals, r.journeys.application, clients=150, organisations=2, years=2, seed=17)
+    r.follow(page_size=97)
+    K = EpisodeKeyworker
+
+    def named() -> set[tuple[str, str, str]]:
+        with r.engine.connect() as connection:
+            return set(connection.execute(select(K.organisation, K.keyworker, K.episode_id)))
+
+    projected = named()
+    with r.engine.connect() as connection:
+        assigned = connection.execute(
+            select(func.count(FactRow.episode_id.distinct())).where(
+                FactRow.type == "KeyworkerAssigned"
+            )
+        ).scalar_one()
+    assert assigned > 10 and len(projected) > 100
+    config = db.alembic_config(r.engine)
+    with db.writing(r.engine).begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0013")
+    db.upgrade(r.engine)
+    assert named() == projected

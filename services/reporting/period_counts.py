@@ -145,14 +145,9 @@ def read(connection: Connection, f: Frame, on: date) -> Counts | None:
     everyone = list(connection.execute(organisations).scalars())
     found, afresh = aggregates.no_counts(), []
     for organisation in everyone:
-        if organisation not in rows:
+        kept = rows.get(organisation)
+        if kept is None or not added(found, kept, scope.area, as_at is not None):
             afresh.append(organisation)
-            continue
-        areas, sensitive = decoded(rows[organisation])
-        if sensitive and as_at is not None:
-            afresh.append(organisation)
-            continue
-        found = add_areas(found, areas, scope.area)
     if len(afresh) * 2 > len(everyone):
         return None
     if afresh:
@@ -160,6 +155,24 @@ def read(connection: Connection, f: Frame, on: date) -> Counts | None:
         for areas, _ in counted.values():
             found = add_areas(found, areas, scope.area)
     return found
+
+
+def added(found: Counts, kept: str, area: str | None, as_at: bool) -> bool:
+    """Add a kept row's counts (of one client area, or all) into `found` in place (summing
+    Counts objects instead took ~10 ms England-wide); False, adding nothing, when the row may
+    not be read for a question with an `as_at` (see the module's docstring)."""
+    data = orjson.loads(kept)
+    if data["sensitive"] and as_at:
+        return False
+    for name, (counts, groups, waits) in data["areas"].items():
+        if area is None or name == area:
+            found.counts = [a + b for a, b in zip(found.counts, counts, strict=True)]
+            for group, (done, n) in groups.items():
+                done_before, n_before = found.groups[group]
+                found.groups[group] = (done_before + done, n_before + n)
+            for wait, n in waits.items():
+                found.waits[int(wait)] += n
+    return True
 
 
 def add_areas(found: Counts, areas: dict[str, Counts], area: str | None) -> Counts:

@@ -1,12 +1,14 @@
 """The reporting database: engine from the service's URL, schema from alembic."""
 
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 
 from services.reporting.models import Base
 
@@ -117,3 +119,9 @@ def analyze(engine: Engine) -> None:
     tables = ", ".join(Base.metadata.tables)
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.exec_driver_sql(f"VACUUM (ANALYZE) {tables}")
+
+
+def insert_of(connection: Connection) -> Any:
+    """The dialect's `insert` (with on_conflict_do_nothing / on_conflict_do_update): SQLite's
+    and PostgreSQL's take the same arguments."""
+    return (postgresql if connection.dialect.name == "postgresql" else sqlite).insert

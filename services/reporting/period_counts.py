@@ -34,10 +34,9 @@ from typing import Any
 
 import orjson
 from sqlalchemy import Connection, Engine, bindparam, delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from services.common.clock import today
-from services.reporting import aggregates, disclosure
+from services.reporting import aggregates, db, disclosure
 from services.reporting.aggregates import Counts, Frame
 from services.reporting.kpis import Period
 from services.reporting.models import CountedOrganisation, PeriodCounts
@@ -77,7 +76,7 @@ def invalidate(connection: Connection, earliest: dict[str, int]) -> None:
     if not earliest:
         return
     rows = [{"organisation": o, "changed_from": d} for o, d in sorted(earliest.items())]
-    insert = (postgresql if connection.dialect.name == "postgresql" else sqlite).insert
+    insert = db.insert_of(connection)
     statement = insert(CountedOrganisation)
     connection.execute(
         statement.on_conflict_do_update(
@@ -246,7 +245,7 @@ def store(
         for organisation, found in counted.items()
     ]
     if rows:
-        insert = (postgresql if connection.dialect.name == "postgresql" else sqlite).insert
+        insert = db.insert_of(connection)
         connection.execute(insert(PeriodCounts).on_conflict_do_nothing(), rows)
 
 

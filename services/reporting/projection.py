@@ -12,11 +12,10 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from services.catalogue import require
 from services.common.feed import FeedItem
-from services.reporting import consents, period_counts, summaries
+from services.reporting import consents, db, period_counts, summaries
 from services.reporting.models import (
     ClientArea,
     EpisodeKeyworker,
@@ -167,7 +166,7 @@ def keyworker_named(item: FeedItem) -> str | None:
 
 def keyworkers_named(connection: Connection, named: set[tuple[str, str, str]]) -> None:
     """Add (organisation, keyworker, episode) to episode_keyworkers, once each."""
-    insert_ = (postgresql if connection.dialect.name == "postgresql" else sqlite).insert
+    insert_ = db.insert_of(connection)
     rows = [{"organisation": o, "keyworker": k, "episode_id": e} for o, k, e in sorted(named)]
     connection.execute(insert_(EpisodeKeyworker).on_conflict_do_nothing(), rows)
 

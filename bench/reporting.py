@@ -123,8 +123,9 @@ def generated(urls: dict[str, str], data: Path, clients: int) -> int:
 def bench(
     label: str, urls: dict[str, str], data: Path, clients: int, feeding: str = "both"
 ) -> None:
-    """`feeding`: "both" (catch-up over HTTP, then a rebuild), "catch-up" (no rebuild) or
-    "reuse" (the read models a --keep run left caught up)."""
+    """`feeding`: "both" (catch-up over HTTP, then a rebuild), "catch-up" (no rebuild),
+    "rebuild" (no catch-up: the read models are built by a rebuild alone) or "reuse" (the read
+    models a --keep run left caught up)."""
     print(f"\n== {label}: {clients:,} clients ==", flush=True)
     events = generated(urls, data, clients)
     env = {
@@ -141,8 +142,6 @@ def bench(
     upstream = {"TJ_REFERRAL_URL": referral.url, "TJ_JOURNEY_URL": journey.url}
     reporting = ServiceProcess("reporting", {**env, **upstream})
     try:
-        started = time.perf_counter()
-        reporting.start(timeout=STARTING)
 
         def caught_up() -> bool:
             details = httpx.get(
@@ -158,14 +157,18 @@ def bench(
             )
             return bool(details.json()["period_counts"]["all_kept"])
 
-        wait_until(caught_up, timeout=3600 * 3, interval=0.2)
-        elapsed = time.perf_counter() - started
-        rate = events / elapsed
-        if feeding != "reuse":
-            print(
-                f"  catch-up over HTTP: {events:,} events in {elapsed:.1f}s = {rate:,.0f} events/s"
-            )
-        reporting.stop()
+        if feeding != "rebuild":
+            started = time.perf_counter()
+            reporting.start(timeout=STARTING)
+            wait_until(caught_up, timeout=3600 * 3, interval=0.2)
+            elapsed = time.perf_counter() - started
+            rate = events / elapsed
+            if feeding != "reuse":
+                print(
+                    f"  catch-up over HTTP: {events:,} events in {elapsed:.1f}s "
+                    f"= {rate:,.0f} events/s"
+                )
+            reporting.stop()
         settings = Settings(
             data_dir=data,
             **AUTH_SETTINGS,
@@ -173,7 +176,7 @@ def bench(
             referral_url=referral.url,
             journey_url=journey.url,
         )
-        if feeding == "both":
+        if feeding in ("both", "rebuild"):
             started = time.perf_counter()
             rebuild(settings, out=sys.stderr)
             elapsed = time.perf_counter() - started
@@ -366,10 +369,10 @@ def main() -> None:
     )
     parser.add_argument(
         "--feeding",
-        choices=["both", "catch-up", "reuse"],
+        choices=["both", "catch-up", "rebuild", "reuse"],
         default="both",
-        help="catch-up over HTTP then a rebuild (default), catch-up only, or (with --keep) "
-        "reuse the read models a previous run left",
+        help="catch-up over HTTP then a rebuild (default), catch-up only, rebuild only, or "
+        "(with --keep) reuse the read models a previous run left",
     )
     args = parser.parse_args()
     if args.generate_only:

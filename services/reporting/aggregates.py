@@ -8,10 +8,10 @@ an end after D no end).
 """
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
@@ -43,6 +43,7 @@ from services.reporting.outcomes import GROUPS, TOP_COMPLIANCE_DAYS
 S = EpisodeSummary
 NEVER = date.max.toordinal()
 ONE: ColumnElement[Any] = literal_column("1")
+KNOWN_AT = bindparam("known_at", type_=S.recorded_from.type)
 
 
 def flag(condition: ColumnElement[bool]) -> Any:
@@ -206,6 +207,20 @@ def days_frame(
     return Frame(scope, knowledge, start, end, as_at, upto, [], opened, alive)
 
 
+@cache
+def bound_frame(organisation: bool, area: bool, known: bool) -> Frame:
+    """A frame whose days, scope and known_at are bind parameters (values_of), for a statement
+    built once per kind of question: building one for each question took longer than running
+    it for one organisation."""
+    day = {n: bindparam(n, type_=Integer) for n in ("start", "end", "as_at", "upto")}
+    named: list[Any] = [bindparam(n, type_=String) for n in ("organisation", "area")]
+    scope = queries.Scope(named[0] if organisation else None, named[1] if area else None)
+    knowledge = queries.Knowledge(known_at=cast(datetime, KNOWN_AT) if known else None)
+    f = days_frame(scope, knowledge, **day)
+    f.base = [*queries.summaries_in_force(knowledge, f.opened), *f.alive]
+    return f
+
+
 def frames(
     scope: queries.Scope, period: Period, knowledges: list[queries.Knowledge]
 ) -> list[Frame]:
@@ -236,7 +251,7 @@ def values_of(f: Frame) -> dict[str, Any]:
         "upto": f.upto,
         "organisation": f.scope.organisation,
         "area": f.scope.area,
-        "known_at": f.shared.known_at,
+        "known_at": f.knowledge.known_at,
     }
 
 
@@ -282,7 +297,6 @@ def counted_by_organisation(
     return found
 
 
-KNOWN_AT = bindparam("known_at", type_=S.recorded_from.type)
 ROWS = {
     "current": (S.recorded_to.is_(None),),
     "recorded_after": (S.recorded_to.is_(None), S.recorded_from > KNOWN_AT),
@@ -307,11 +321,8 @@ def statement_of(rows: str, organisation: bool, area: bool, by_organisation: boo
     `by_organisation`: for the organisations of the bind parameter `organisations`, grouped
     by organisation and client area too, with the count of those discharged by the period end
     but triaged after it last (counted_by_organisation)."""
-    day = {n: bindparam(n, type_=Integer) for n in ("start", "end", "as_at", "upto")}
-    # In the scope where a question has its organisation and area.
-    named: list[Any] = [bindparam(n, type_=String) for n in ("organisation", "area")]
-    scope = queries.Scope(named[0] if organisation else None, named[1] if area else None)
-    f = days_frame(scope, queries.Knowledge(), **day)
+    bound = bound_frame(organisation, area, False)
+    f = replace(bound, alive=[*bound.alive])  # not the kept frame's: by_organisation adds one
     if by_organisation:
         f.alive.append(S.organisation.in_(bindparam("organisations", expanding=True)))
     start, end, as_at, upto = f.start, f.end, f.as_at, f.upto
@@ -404,6 +415,21 @@ def statement_of(rows: str, organisation: bool, area: bool, by_organisation: boo
     return select(*keys, *sums).group_by(*keys)
 
 
+@cache
+def started_statement(organisation: bool, area: bool, known: bool) -> Any:
+    """Which of the bind parameter `referrals` started structured treatment by the period end,
+    as at, among the episodes alive in the period."""
+    f = bound_frame(organisation, area, known)
+    # Looked up by referral (ix_summaries_referral). Without statistics SQLite would rather
+    # range over every current summary (ix_summaries_now), so the recording-time condition
+    # is written here in a form that index cannot serve.
+    in_force = queries.known(S.recorded_from, func.coalesce(S.recorded_to, None), f.knowledge)
+    chosen = S.referral_id.in_(bindparam("referrals", expanding=True))
+    return f.scoped(
+        select(S.referral_id).where(chosen, in_force, f.opened, *f.alive, f.first <= f.end)
+    )
+
+
 def figures(
     connection: Connection,
     scope: queries.Scope,
@@ -413,7 +439,6 @@ def figures(
 ) -> dict[str, Any]:
     """`f`: the question's frame, when shared with the outcome KPIs (one episode_pass)."""
     f = f or frame(scope, period, knowledge)
-    end, first, scoped = f.end, f.first, f.scoped
     passed = episode_pass(connection, f)
     counts = passed.counts[:12]
     waits = sorted(passed.waits.elements())
@@ -421,14 +446,12 @@ def figures(
     referrals = queries.referrals_by_source(connection, scope, knowledge, *p)
     cj = [referral for referral, source in referrals if source in ("cjit", "carat")]
     started_by_end: set[str] = set()
-    # Looked up by referral (ix_summaries_referral). Without statistics SQLite would rather
-    # range over every current summary (ix_summaries_now), so the recording-time condition
-    # is written here in a form that index cannot serve.
-    in_force = queries.known(S.recorded_from, func.coalesce(S.recorded_to, None), knowledge)
+    statement = started_statement(
+        scope.organisation is not None, scope.area is not None, knowledge.known_at is not None
+    )
     for at in range(0, len(cj), 500):
-        chosen = S.referral_id.in_(cj[at : at + 500])
-        query = select(S.referral_id).where(chosen, in_force, f.opened, *f.alive, first <= end)
-        started_by_end.update(connection.execute(scoped(query)).scalars())
+        values = {**values_of(f), "referrals": cj[at : at + 500]}
+        started_by_end.update(connection.execute(statement, values).scalars())
     (n, still, retained, left, reached, planned, out, planned4, out4, with_plan, active, late) = (
         counts
     )

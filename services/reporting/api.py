@@ -29,7 +29,7 @@ from services.common.schemas import Day, Moment, OrganisationCode
 from services.common.web import problems
 from services.reporting import aggregates, outcome_aggregates, period_counts, persons, queries, top
 from services.reporting.disclosure import RULES, disclose, period_problem
-from services.reporting.follower import FEEDS, stored_position
+from services.reporting.follower import FEEDS, stored_positions
 from services.reporting.kpis import Period
 from services.reporting.schemas import CaseloadOut, KpisOut, WaitingListOut
 from services.reporting.views import EpisodeView
@@ -54,7 +54,7 @@ def engine_of(request: Request) -> Engine:
 
 def applied_positions(request: Request) -> tuple[int, ...]:
     """How far each feed is applied (read once per request)."""
-    return tuple(stored_position(request.app.state.engine, feed) for feed in FEEDS)
+    return stored_positions(request.app.state.engine)
 
 
 def feed_lag(request: Request, positions: tuple[int, ...] | None = None) -> dict[str, Any]:

@@ -26,6 +26,13 @@ FEEDS = ("referral", "journey")
 Project = Callable[[Connection, list[FeedItem]], None]
 
 
+def stored_positions(engine: Engine) -> tuple[int, ...]:
+    """How far each of FEEDS is applied, read together."""
+    with engine.connect() as connection:
+        found = dict(connection.execute(select(FeedPosition.feed, FeedPosition.position)).all())
+    return tuple(int(found.get(feed) or 0) for feed in FEEDS)
+
+
 def stored_position(engine: Engine, feed: str) -> int:
     with engine.connect() as connection:
         position = connection.execute(

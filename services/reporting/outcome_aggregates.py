@@ -8,12 +8,13 @@ direct reading of each definition; tests/integration/test_kpi_aggregates.py comp
 """
 
 from datetime import date, timedelta
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Connection, case, func, select
 
 from services.reporting import persons, queries
-from services.reporting.aggregates import Frame, S, episode_pass, frame
+from services.reporting.aggregates import Frame, S, bound_frame, episode_pass, frame, values_of
 from services.reporting.kpis import Period, count, share
 from services.reporting.models import SummaryTop
 from services.reporting.outcomes import (
@@ -99,6 +100,33 @@ def continuity(
 def top_change(connection: Connection, f: Frame) -> dict[str, Any]:
     """Of episodes with a start and a review TOP dated in the period, comparing the earliest
     start TOP with the latest review TOP (the first recorded, of those on the same day)."""
+    statement = top_change_statement(
+        f.scope.organisation is not None, f.scope.area is not None, f.knowledge.known_at is not None
+    )
+    rows = connection.execute(statement, values_of(f)).all()
+
+    def abstinent(substance: str, at_start: int) -> dict[str, Any]:
+        using = [r for r in rows if (r[at_start] or 0) > 0]
+        answered = [r for r in using if r[at_start + 1] is not None]
+        stopped = sum(r[at_start + 1] == 0 for r in answered)
+        return share(
+            stopped,
+            f"using no {substance} (0 days) at review",
+            len(answered),
+            f"using {substance} at start (review answered), start and review TOP in the period",
+        )
+
+    return {
+        "pairs": count(len(rows), "episodes with a start and a review TOP in the period"),
+        "opiates": abstinent("opiates", 0),
+        "crack": abstinent("crack", 2),
+    }
+
+
+@cache
+def top_change_statement(organisation: bool, area: bool, known: bool) -> Any:
+    """top_change's statement for a kind of question (aggregates.bound_frame)."""
+    f = bound_frame(organisation, area, known)
     T = SummaryTop
     dated = T.interviewed_on.between(f.start, f.upto)
 
@@ -123,33 +151,14 @@ def top_change(connection: Connection, f: Frame) -> dict[str, Any]:
             .scalar_subquery()
         )
 
-    rows = connection.execute(
-        f.scoped(
-            select(
-                chosen(T.opiates_days, "start"),
-                chosen(T.opiates_days, "review"),
-                chosen(T.crack_days, "start"),
-                chosen(T.crack_days, "review"),
-            )
-            .select_from(S)
-            .join(pairs, pairs.c.episode_id == S.episode_id)
-            .where(*f.base)
+    return f.scoped(
+        select(
+            chosen(T.opiates_days, "start"),
+            chosen(T.opiates_days, "review"),
+            chosen(T.crack_days, "start"),
+            chosen(T.crack_days, "review"),
         )
-    ).all()
-
-    def abstinent(substance: str, at_start: int) -> dict[str, Any]:
-        using = [r for r in rows if (r[at_start] or 0) > 0]
-        answered = [r for r in using if r[at_start + 1] is not None]
-        stopped = sum(r[at_start + 1] == 0 for r in answered)
-        return share(
-            stopped,
-            f"using no {substance} (0 days) at review",
-            len(answered),
-            f"using {substance} at start (review answered), start and review TOP in the period",
-        )
-
-    return {
-        "pairs": count(len(rows), "episodes with a start and a review TOP in the period"),
-        "opiates": abstinent("opiates", 0),
-        "crack": abstinent("crack", 2),
-    }
+        .select_from(S)
+        .join(pairs, pairs.c.episode_id == S.episode_id)
+        .where(*f.base)
+    )

@@ -8,6 +8,7 @@ TOP change. (Without re-presentation is in kpis.py and is reused as it is.)
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import cache
 from typing import Any
 
 import orjson
@@ -88,26 +89,31 @@ def releases(
 ) -> list[Release]:
     """CARAT -> CJIT handovers with a release date in the period, for the receiving CJIT and
     the CARAT team that handed over alike."""
-    query = select(ReferralRow.client_id, ReferralRow.release_date).where(
-        ReferralRow.handover_kind == "carat_to_cjit",
-        ReferralRow.release_date.between(period.start, period.end),
-    )
-    if knowledge.known_at is not None:
-        query = query.where(ReferralRow.recorded_at <= knowledge.known_at)
-    if knowledge.as_at is not None:
-        query = query.where(ReferralRow.referral_date <= knowledge.as_at)
-    if scope.organisation is not None:
-        query = query.where(
-            or_(
-                ReferralRow.receiving_organisation == scope.organisation,
-                ReferralRow.referring_organisation == scope.organisation,
-            )
-        )
-    found = [Release(str(c), queries.as_date(d)) for c, d in connection.execute(query)]
+    statement = releases_statement(*queries.kind_of(scope, knowledge))
+    values = queries.question_values(scope, knowledge, period.start, period.end)
+    found = [Release(str(c), queries.as_date(d)) for c, d in connection.execute(statement, values)]
     if scope.area is not None:
         areas = queries.areas(connection, {r.client_id for r in found})
         found = [r for r in found if areas.get(r.client_id, "unknown") == scope.area]
     return found
+
+
+@cache
+def releases_statement(*kind: bool) -> Any:
+    scope, knowledge, start, end = queries.bound_question(*kind)
+    R = ReferralRow
+    query = select(R.client_id, R.release_date).where(
+        R.handover_kind == "carat_to_cjit", R.release_date.between(start, end)
+    )
+    query = queries.known_referrals(query, knowledge)
+    if scope.organisation is not None:
+        query = query.where(
+            or_(
+                R.receiving_organisation == scope.organisation,
+                R.referring_organisation == scope.organisation,
+            )
+        )
+    return query
 
 
 def structured_starts_by_person(

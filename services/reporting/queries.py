@@ -5,11 +5,12 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import cache
 from operator import itemgetter
-from typing import Any
+from typing import Any, cast
 
 import orjson
-from sqlalchemy import Connection, String, and_, func, or_, select, type_coerce, union
+from sqlalchemy import Connection, String, and_, bindparam, func, or_, select, type_coerce, union
 
 from services.reporting.models import ClientArea, EpisodeSummary, FactRow, ReferralRow
 from services.reporting.views import EpisodeView, ReferralView, fold_episode
@@ -44,7 +45,9 @@ class Knowledge:
     known_at: datetime | None = None
 
     def __post_init__(self) -> None:
-        if self.known_at is not None:
+        # A bind parameter stands for known_at in a statement kept for every question of its
+        # kind (aggregates.bound_frame).
+        if isinstance(self.known_at, datetime):
             object.__setattr__(self, "known_at", utc(self.known_at))
 
 
@@ -54,6 +57,48 @@ def known(column_from: Any, column_to: Any, knowledge: Knowledge) -> Any:
     return and_(
         column_from <= knowledge.known_at, or_(column_to.is_(None), column_to > knowledge.known_at)
     )
+
+
+def question_values(
+    scope: Scope, knowledge: Knowledge, start: date = date.min, end: date = date.max
+) -> dict[str, Any]:
+    """The bind parameters of a statement kept per kind of question (`bound_question`)."""
+    return {
+        "organisation": scope.organisation,
+        "area": scope.area,
+        "as_at": knowledge.as_at,
+        "known_at": knowledge.known_at,
+        "start": start,
+        "end": end,
+    }
+
+
+def kind_of(scope: Scope, knowledge: Knowledge) -> tuple[bool, bool, bool, bool]:
+    """What a kept statement's shape depends on: organisation, area, as_at, known_at given."""
+    return (
+        scope.organisation is not None,
+        scope.area is not None,
+        knowledge.as_at is not None,
+        knowledge.known_at is not None,
+    )
+
+
+def bound_question(
+    organisation: bool, area: bool, as_at: bool, known_at: bool
+) -> tuple[Scope, Knowledge, Any, Any]:
+    """A scope, knowledge, start and end of bind parameters (question_values), to build a
+    statement once per kind of question: building one for each question took longer than
+    running it for one organisation. Each parameter takes the type of the column it is
+    compared with."""
+    scope = Scope(
+        cast(str, bindparam("organisation")) if organisation else None,
+        cast(str, bindparam("area")) if area else None,
+    )
+    knowledge = Knowledge(
+        cast(date, bindparam("as_at")) if as_at else None,
+        cast(datetime, bindparam("known_at")) if known_at else None,
+    )
+    return scope, knowledge, bindparam("start"), bindparam("end")
 
 
 def children(table: Any, summary: Any = EpisodeSummary) -> Any:
@@ -235,29 +280,33 @@ def referrals(
     end: date = date.max,
 ) -> list[ReferralView]:
     """Referrals received in [start, end] in scope."""
-    query = select(ReferralRow).where(ReferralRow.referral_date.between(start, end))
-    if scope.organisation is not None:
-        query = query.where(ReferralRow.receiving_organisation == scope.organisation)
-    return referral_views(connection, query, scope, knowledge)
+    [statement] = referral_statements("received", *kind_of(scope, knowledge))
+    values = question_values(scope, knowledge, start, end)
+    return referral_views(connection, statement, values, scope, knowledge)
 
 
 def referrals_by_source(
     connection: Connection, scope: Scope, knowledge: Knowledge, start: date, end: date
 ) -> list[tuple[str, str]]:
     """(referral id, source) of the referrals `referrals` reads, without building each."""
+    statement = referrals_by_source_statement(*kind_of(scope, knowledge))
+    values = question_values(scope, knowledge, start, end)
+    return [(str(r), str(source)) for r, source in connection.execute(statement, values)]
+
+
+@cache
+def referrals_by_source_statement(*kind: bool) -> Any:
+    scope, knowledge, start, end = bound_question(*kind)
     R = ReferralRow
     query = select(R.referral_id, R.source).where(R.referral_date.between(start, end))
     if scope.organisation is not None:
         query = query.where(R.receiving_organisation == scope.organisation)
-    if knowledge.known_at is not None:
-        query = query.where(R.recorded_at <= knowledge.known_at)
-    if knowledge.as_at is not None:
-        query = query.where(R.referral_date <= knowledge.as_at)
+    query = known_referrals(query, knowledge)
     if scope.area is not None:
         query = query.outerjoin(ClientArea, ClientArea.client_id == R.client_id).where(
             func.coalesce(ClientArea.area, "unknown") == scope.area
         )
-    return [(str(r), str(source)) for r, source in connection.execute(query)]
+    return query
 
 
 def handovers(
@@ -269,35 +318,59 @@ def handovers(
 ) -> list[ReferralView]:
     """CARAT -> CJIT handovers made in [start, end] in scope: for an organisation, those it
     received (a CJIT) and those it made (the CARAT team that handed over) alike."""
-    query = select(ReferralRow).where(
-        ReferralRow.handover_kind == "carat_to_cjit",
-        ReferralRow.referral_date.between(start, end),
-    )
-    if scope.organisation is None:
-        return referral_views(connection, query, scope, knowledge)
-    # Those it received, then those it made, each through its own index by organisation and
-    # date: asked as one OR, SQLite read every handover ever made (at 100,000 clients, 19 ms
-    # against 0.2 ms).
-    received = query.where(ReferralRow.receiving_organisation == scope.organisation)
-    made = query.where(
-        ReferralRow.referring_organisation == scope.organisation,
-        ReferralRow.receiving_organisation != scope.organisation,
-    )
+    values = question_values(scope, knowledge, start, end)
     return [
-        view for q in (received, made) for view in referral_views(connection, q, scope, knowledge)
+        view
+        for statement in referral_statements("handovers", *kind_of(scope, knowledge))
+        for view in referral_views(connection, statement, values, scope, knowledge)
     ]
 
 
-def referral_views(
-    connection: Connection, query: Any, scope: Scope, knowledge: Knowledge
-) -> list[ReferralView]:
-    """The referrals a query selects, as known at and as at, in the scope's area."""
+@cache
+def referral_statements(which: str, *kind: bool) -> list[Any]:
+    """The statements reading the referrals (`which`: "received" in the period, or
+    "handovers" made in it) of a kind of question (bound_question)."""
+    scope, knowledge, start, end = bound_question(*kind)
+    R = ReferralRow
+    query = select(R).where(R.referral_date.between(start, end))
+    if which == "received":
+        if scope.organisation is not None:
+            query = query.where(R.receiving_organisation == scope.organisation)
+        return [known_referrals(query, knowledge)]
+    query = query.where(R.handover_kind == "carat_to_cjit")
+    if scope.organisation is None:
+        return [known_referrals(query, knowledge)]
+    # Those it received, then those it made, each through its own index by organisation and
+    # date: asked as one OR, SQLite read every handover ever made (at 100,000 clients, 19 ms
+    # against 0.2 ms).
+    received = query.where(R.receiving_organisation == scope.organisation)
+    made = query.where(
+        R.referring_organisation == scope.organisation,
+        R.receiving_organisation != scope.organisation,
+    )
+    return [known_referrals(received, knowledge), known_referrals(made, knowledge)]
+
+
+def known_referrals(query: Any, knowledge: Knowledge) -> Any:
+    """The referrals of a query recorded by known_at and dated by as_at."""
     if knowledge.known_at is not None:
         query = query.where(ReferralRow.recorded_at <= knowledge.known_at)
     if knowledge.as_at is not None:
         query = query.where(ReferralRow.referral_date <= knowledge.as_at)
+    return query
+
+
+def referral_views(
+    connection: Connection,
+    statement: Any,
+    values: dict[str, Any],
+    scope: Scope,
+    knowledge: Knowledge,
+) -> list[ReferralView]:
+    """The referrals a statement of referral_statements selects, as known at and as at, in
+    the scope's area."""
     views = []
-    for row in connection.execute(query):
+    for row in connection.execute(statement, values):
         accepted = row.accepted_on
         if accepted is not None and (
             (knowledge.known_at is not None and utc(row.accepted_recorded_at) > knowledge.known_at)
@@ -330,14 +403,14 @@ def re_engagements(
     end: date = date.max,
 ) -> list[tuple[date, str]]:
     """(date, re-engaging organisation) of the ReEngaged events in [start, end], in scope."""
-    query = select(FactRow.business_date, FactRow.data, FactRow.episode_id).where(
-        FactRow.type == "ReEngaged",
-        FactRow.business_date.between(start, end),
-        known(FactRow.recorded_from, FactRow.recorded_to, knowledge),
+    statement = re_engagements_statement(
+        knowledge.as_at is not None, knowledge.known_at is not None
     )
-    if knowledge.as_at is not None:
-        query = query.where(FactRow.business_date <= knowledge.as_at)
-    rows = [(on, json.loads(data), str(episode)) for on, data, episode in connection.execute(query)]
+    values = question_values(scope, knowledge, start, end)
+    rows = [
+        (on, json.loads(data), str(episode))
+        for on, data, episode in connection.execute(statement, values)
+    ]
     if scope.area is not None:
         clients = client_of_episodes(connection, {episode for _, _, episode in rows})
         client_areas = areas(connection, set(clients.values()))
@@ -347,6 +420,19 @@ def re_engagements(
         for on, d, _ in rows
         if scope.organisation is None or d["organisation"] == scope.organisation
     ]
+
+
+@cache
+def re_engagements_statement(as_at: bool, known_at: bool) -> Any:
+    _, knowledge, start, end = bound_question(False, False, as_at, known_at)
+    query = select(FactRow.business_date, FactRow.data, FactRow.episode_id).where(
+        FactRow.type == "ReEngaged",
+        FactRow.business_date.between(start, end),
+        known(FactRow.recorded_from, FactRow.recorded_to, knowledge),
+    )
+    if knowledge.as_at is not None:
+        query = query.where(FactRow.business_date <= knowledge.as_at)
+    return query
 
 
 def client_of_episodes(connection: Connection, episode_ids: set[str]) -> dict[str, str]:

@@ -66,10 +66,11 @@ def entry(
     client_id: UUID | None,
     outcome: Outcome,
     kind: Kind = "read",
+    at: str | None = None,
 ) -> dict[str, Any]:
     """One audit entry, as plain JSON values (it is hashed in canonical JSON)."""
     return {
-        "at": datetime.now(UTC).isoformat(),
+        "at": at or datetime.now(UTC).isoformat(),
         "user": caller.user,
         "organisation": caller.organisation,
         "role": caller.role.value,
@@ -91,8 +92,9 @@ def record(
     outcome: Outcome = "granted",
     kind: Kind = "read",
 ) -> None:
-    """One entry per record, all in one append."""
-    log.append([entry(caller, purpose, what, r, c, outcome, kind) for r, c in records])
+    """One entry per record, all in one append, at the one moment of the read."""
+    at = datetime.now(UTC).isoformat()
+    log.append([entry(caller, purpose, what, r, c, outcome, kind, at) for r, c in records])
 
 
 def written(

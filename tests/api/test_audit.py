@@ -4,11 +4,13 @@ hash-chained, readable only by administrators, and private on disk."""
 import stat
 import threading
 import uuid
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
+from eventsourcing.persistence import JSONTranscoder, Transcoder
 from fastapi.testclient import TestClient
 
 from services.common.access import access_log_env
@@ -273,6 +275,33 @@ def test_verify_finds_the_first_broken_link(
     with pytest.raises(SystemExit) as failed:
         main(["verify", "--service", "referral"])
     assert failed.value.code == 1 and "BROKEN at entry 3" in capsys.readouterr().out
+    log.close()
+
+
+class LibraryEncodedLog(AccessLog):
+    """The log as written before links were encoded with orjson: the library's transcoder."""
+
+    name = AccessLog.name  # the same store (the library names a subclass's tables after it)
+
+    def construct_transcoder(self) -> Transcoder:
+        transcoder = JSONTranscoder()
+        self.register_transcodings(transcoder)
+        return transcoder
+
+
+def test_links_written_by_the_library_encoder_still_verify_and_chain(
+    make_settings: MakeSettings,
+) -> None:
+    env = access_log_env(store_env(make_settings("referral").database_url("referral")))
+    before = LibraryEncodedLog(env=env)
+    before.append([entry(1), {**entry(2), "user": 'zoë "quoted"\n'}])
+    before.close()
+    log = AccessLog(env=env)
+    log.append([entry(3)])
+    assert log.verify() == (3, None)
+    [second] = [link for version, link in log.links() if version == 2]
+    assert second.entry["user"] == 'zoë "quoted"\n'
+    assert isinstance(second.timestamp, datetime)
     log.close()
 
 

@@ -29,11 +29,12 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import psycopg
 from sqlalchemy import func, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -93,6 +94,27 @@ def month_end(first: date, months_on: int) -> date:
     return date(index // 12, index % 12 + 1, 1) - timedelta(days=1)
 
 
+@contextlib.contextmanager
+def loading(urls: dict[str, str]) -> Iterator[None]:
+    """On PostgreSQL, the generated stores commit without waiting for the WAL flush while they
+    are loaded (each journey event is its own transaction: ~500 events/s at fsync speed here),
+    and as usual afterwards, before any service connects. Nothing measured is loaded this way."""
+    stores = [u for k, u in urls.items() if k != "reporting" and u.startswith("postgresql")]
+    for url in stores:
+        database_settings(url, "ALTER DATABASE {} SET synchronous_commit = off")
+    try:
+        yield
+    finally:
+        for url in stores:
+            database_settings(url, "ALTER DATABASE {} RESET synchronous_commit")
+
+
+def database_settings(url: str, statement: str) -> None:
+    name = url.rsplit("/", 1)[-1]
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute(statement.format(f'"{name}"'))
+
+
 def generated(urls: dict[str, str], data: Path, clients: int) -> int:
     """Generate the journeys, or reuse those a --keep run left in `data`; the event count."""
     kept = data / f"generated-{clients}.json"
@@ -102,10 +124,13 @@ def generated(urls: dict[str, str], data: Path, clients: int) -> int:
         return int(counts["events"])
     for partial in data.glob("*.db*"):  # an interrupted generation is started again
         partial.unlink()
-    referrals = ReferralApplication(env=store_env(urls["referral"]))
-    journeys = JourneyApplication(env=store_env(urls["journey"]))
-    started = time.perf_counter()
-    stats = generate(referrals, journeys, clients, progress=True, batch=1000)
+    with loading(urls):
+        referrals = ReferralApplication(env=store_env(urls["referral"]))
+        journeys = JourneyApplication(env=store_env(urls["journey"]))
+        started = time.perf_counter()
+        stats = generate(referrals, journeys, clients, progress=True, batch=1000)
+        referrals.close()
+        journeys.close()
     events = stats.referral_events + stats.journey_events
     print(
         f"  generated {events:,} events ({stats.referral_events:,} referral, "
@@ -113,8 +138,6 @@ def generated(urls: dict[str, str], data: Path, clients: int) -> int:
         f"{time.perf_counter() - started:.0f}s",
         flush=True,
     )
-    referrals.close()
-    journeys.close()
     if urls["referral"].startswith("sqlite"):
         kept.write_text(json.dumps({"events": events}))
     return events

@@ -403,9 +403,7 @@ def re_engagements(
     end: date = date.max,
 ) -> list[tuple[date, str]]:
     """(date, re-engaging organisation) of the ReEngaged events in [start, end], in scope."""
-    statement = re_engagements_statement(
-        knowledge.as_at is not None, knowledge.known_at is not None
-    )
+    statement = re_engagements_statement(*kind_of(scope, knowledge))
     values = question_values(scope, knowledge, start, end)
     rows = [
         (on, json.loads(data), str(episode))
@@ -423,13 +421,18 @@ def re_engagements(
 
 
 @cache
-def re_engagements_statement(as_at: bool, known_at: bool) -> Any:
-    _, knowledge, start, end = bound_question(False, False, as_at, known_at)
+def re_engagements_statement(*kind: bool) -> Any:
+    scope, knowledge, start, end = bound_question(*kind)
     query = select(FactRow.business_date, FactRow.data, FactRow.episode_id).where(
         FactRow.type == "ReEngaged",
         FactRow.business_date.between(start, end),
         known(FactRow.recorded_from, FactRow.recorded_to, knowledge),
     )
+    if scope.organisation is not None:
+        # Only the episode's own organisation re-engages it (journey api.re_engage), so the
+        # fact's organisation is the re-engaging one: one organisation's are read through
+        # ix_facts_org_type_date, not every one in England parsed and filtered below.
+        query = query.where(FactRow.organisation == scope.organisation)
     if knowledge.as_at is not None:
         query = query.where(FactRow.business_date <= knowledge.as_at)
     return query

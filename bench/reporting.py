@@ -25,11 +25,12 @@ the referral and journey stores, starts the three services as real processes, an
 import argparse
 import contextlib
 import json
+import sqlite3
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -94,27 +95,6 @@ def month_end(first: date, months_on: int) -> date:
     return date(index // 12, index % 12 + 1, 1) - timedelta(days=1)
 
 
-@contextlib.contextmanager
-def loading(urls: dict[str, str]) -> Iterator[None]:
-    """On PostgreSQL, the generated stores commit without waiting for the WAL flush while they
-    are loaded (each journey event is its own transaction: ~500 events/s at fsync speed here),
-    and as usual afterwards, before any service connects. Nothing measured is loaded this way."""
-    stores = [u for k, u in urls.items() if k != "reporting" and u.startswith("postgresql")]
-    for url in stores:
-        database_settings(url, "ALTER DATABASE {} SET synchronous_commit = off")
-    try:
-        yield
-    finally:
-        for url in stores:
-            database_settings(url, "ALTER DATABASE {} RESET synchronous_commit")
-
-
-def database_settings(url: str, statement: str) -> None:
-    name = url.rsplit("/", 1)[-1]
-    with psycopg.connect(url, autocommit=True) as connection:
-        connection.execute(statement.format(f'"{name}"'))
-
-
 def generated(urls: dict[str, str], data: Path, clients: int) -> int:
     """Generate the journeys, or reuse those a --keep run left in `data`; the event count."""
     kept = data / f"generated-{clients}.json"
@@ -124,13 +104,12 @@ def generated(urls: dict[str, str], data: Path, clients: int) -> int:
         return int(counts["events"])
     for partial in data.glob("*.db*"):  # an interrupted generation is started again
         partial.unlink()
-    with loading(urls):
-        referrals = ReferralApplication(env=store_env(urls["referral"]))
-        journeys = JourneyApplication(env=store_env(urls["journey"]))
-        started = time.perf_counter()
-        stats = generate(referrals, journeys, clients, progress=True, batch=1000)
-        referrals.close()
-        journeys.close()
+    referrals = ReferralApplication(env=store_env(urls["referral"]))
+    journeys = JourneyApplication(env=store_env(urls["journey"]))
+    started = time.perf_counter()
+    stats = generate(referrals, journeys, clients, progress=True, batch=1000)
+    referrals.close()
+    journeys.close()
     events = stats.referral_events + stats.journey_events
     print(
         f"  generated {events:,} events ({stats.referral_events:,} referral, "
@@ -143,14 +122,72 @@ def generated(urls: dict[str, str], data: Path, clients: int) -> int:
     return events
 
 
+def copied(source: Path, urls: dict[str, str], clients: int) -> int:
+    """Load the SQLite stores a `--keep SOURCE --generate-only` run generated into the
+    PostgreSQL stores: the same events in the same order (their notification ids) and the
+    journey service's position in the referral feed; the event count. Generating straight into
+    PostgreSQL is bound by a round trip per event here (~600 events/s: 300,000 clients would
+    take over two hours)."""
+    if not (source / f"generated-{clients}.json").exists():
+        sys.exit(f"no {clients:,}-client stores in {source}: run --keep {source} --generate-only")
+    started, total = time.perf_counter(), 0
+    for service, application in (
+        ("referral", ReferralApplication),
+        ("journey", JourneyApplication),
+    ):
+        application(env=store_env(urls[service])).close()  # creates the store's tables
+        table = f"{application.name}_events"
+        events = sqlite3.connect(source / f"{service}.db")
+        count = events.execute("SELECT max(rowid) FROM stored_events").fetchone()[0]
+        rows = events.execute(
+            "SELECT rowid, originator_id, originator_version, topic, state FROM stored_events "
+            "ORDER BY rowid"
+        )
+        columns = "notification_id, originator_id, originator_version, topic, state"
+        with psycopg.connect(urls[service]) as connection, connection.cursor() as cursor:
+            with (
+                cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
+                progress(unit="events") as bar,
+            ):
+                task = bar.add_task(f"{service} events", total=count)
+                for n, row in enumerate(rows, 1):
+                    copy.write_row(row)
+                    if n % 10_000 == 0:
+                        bar.update(task, completed=n)
+                bar.update(task, completed=count)
+            cursor.execute(
+                f"SELECT setval('{table}_notification_id_seq', (SELECT max(notification_id) "
+                f"FROM {table}))"
+            )
+            if service == "journey":
+                for name, position in events.execute("SELECT * FROM tracking"):
+                    cursor.execute(
+                        f"INSERT INTO {application.name}_tracking VALUES (%s, %s) "
+                        "ON CONFLICT (application_name) DO UPDATE "
+                        "SET notification_id = excluded.notification_id",
+                        (name, position),
+                    )
+            cursor.execute(f"ANALYZE {table}")
+        total += count
+    print(
+        f"  copied {total:,} generated events from {source} in {time.perf_counter() - started:.0f}s"
+    )
+    return total
+
+
 def bench(
-    label: str, urls: dict[str, str], data: Path, clients: int, feeding: str = "both"
+    label: str,
+    urls: dict[str, str],
+    data: Path,
+    clients: int,
+    feeding: str = "both",
+    source: Path | None = None,
 ) -> None:
     """`feeding`: "both" (catch-up over HTTP, then a rebuild), "catch-up" (no rebuild),
     "rebuild" (no catch-up: the read models are built by a rebuild alone) or "reuse" (the read
     models a --keep run left caught up)."""
     print(f"\n== {label}: {clients:,} clients ==", flush=True)
-    events = generated(urls, data, clients)
+    events = copied(source, urls, clients) if source else generated(urls, data, clients)
     env = {
         "TJ_DATA_DIR": str(data),
         "TJ_LOG_LEVEL": "WARNING",  # a JSON line per request would drown the figures
@@ -391,6 +428,13 @@ def main() -> None:
         "--generate-only", action="store_true", help="with --keep: generate the stores and stop"
     )
     parser.add_argument(
+        "--from",
+        dest="source",
+        type=Path,
+        help="PostgreSQL: copy the SQLite stores a --keep DIR --generate-only run generated in "
+        "DIR, instead of generating there",
+    )
+    parser.add_argument(
         "--feeding",
         choices=["both", "catch-up", "rebuild", "reuse"],
         default="both",
@@ -430,6 +474,7 @@ def main() -> None:
                 Path(tmp),
                 args.clients,
                 "both" if args.feeding == "reuse" else args.feeding,
+                args.source,
             )
 
 

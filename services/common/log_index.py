@@ -3,11 +3,24 @@
 It reads the store, not in-process state, so several processes of one service agree.
 """
 
+import logging
 import threading
 from collections.abc import Callable
 from typing import Any
 
 from eventsourcing.application import Application
+
+from services.common.errors import StoreUnavailableError
+
+log = logging.getLogger(__name__)
+WARM_RETRY_SECONDS = 0.5
+WARM_WAIT_SECONDS = 5.0  # a service starting waits this long for its index, then serves
+
+
+class IndexWarmingError(StoreUnavailableError):
+    """The service is still indexing its event log after starting.
+
+    Nothing was recorded: retry shortly."""
 
 
 def once(recorder: Any, method: str, *args: Any, **kwargs: Any) -> Any:
@@ -19,10 +32,50 @@ def once(recorder: Any, method: str, *args: Any, **kwargs: Any) -> Any:
 
 
 class LogIndex:
-    def __init__(self, application: Application[Any], on_event: Callable[[Any], None]) -> None:
-        self._application, self._on_event = application, on_event
+    def __init__(
+        self,
+        application: Application[Any],
+        on_event: Callable[[Any], None],
+        kinds: frozenset[str] | None = None,
+    ) -> None:
+        """`kinds`: the names of the event classes `on_event` indexes (None: every one); the
+        others are passed over without being decoded."""
+        self._application, self._on_event, self._kinds = application, on_event, kinds
         self._position = 0
         self._lock = threading.Lock()
+        self._warming: threading.Thread | None = None
+        self._warm = threading.Event()
+
+    def warm(self, wait_seconds: float) -> None:
+        """Index the whole log from start-up, in a thread, waiting at most `wait_seconds` for it.
+        Until it is done, a request's `catch_up` answers IndexWarmingError (503, Retry-After)
+        instead of reading the log alongside it (after a restart at 100,000 clients the
+        journey log took minutes, and every feed request timed out), and `reasons` makes the
+        service not ready."""
+        self._warming = threading.Thread(target=self._warm_up, name="log-index", daemon=True)
+        self._warming.start()
+        self._warm.wait(wait_seconds)
+
+    def warm_done(self, timeout: float) -> bool:
+        """Wait at most `timeout` seconds for the index to be warm; whether it is."""
+        return self._warm.wait(timeout)
+
+    def _warm_up(self) -> None:
+        while True:
+            try:
+                self.catch_up()
+            except Exception as error:  # the store is unreachable at start-up: again shortly
+                log.warning("indexing the event log: %s; again in %ss", error, WARM_RETRY_SECONDS)
+                threading.Event().wait(WARM_RETRY_SECONDS)
+                continue
+            self._warm.set()
+            return
+
+    def reasons(self) -> list[str]:
+        """Readiness: why the index cannot answer yet."""
+        if self._warming is None or self._warm.is_set():
+            return []
+        return [f"indexing the event log after starting: at position {self._position}"]
 
     @property
     def position(self) -> int:
@@ -33,6 +86,12 @@ class LogIndex:
         made outside the lock, one attempt: behind a stalled store each request waits one lock
         timeout at most, never its turn behind others' reads (two requests may read the same
         page; each event is indexed once)."""
+        warming = self._warming is not None and not self._warm.is_set()
+        if warming and threading.current_thread() is not self._warming:
+            raise IndexWarmingError(
+                "The service is indexing its event log after starting "
+                f"(at position {self._position}); nothing was recorded. Retry shortly."
+            )
         while True:
             notifications = once(
                 self._application.recorder,
@@ -48,4 +107,5 @@ class LogIndex:
                     if notification.id <= self._position:
                         continue  # indexed meanwhile by another request's read
                     self._position = notification.id  # the event's position, while indexed
-                    self._on_event(self._application.mapper.to_domain_event(notification))
+                    if self._kinds is None or notification.topic.rpartition(".")[2] in self._kinds:
+                        self._on_event(self._application.mapper.to_domain_event(notification))

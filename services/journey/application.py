@@ -43,7 +43,7 @@ class JourneyApplication(JsonApplication):
         self._owners: dict[UUID, tuple[str, UUID]] = {}
         # Catches up with the referral feed before sharing decisions; main.py sets it.
         self.consent_refresher: Callable[[], bool] = lambda: False
-        self._log_index = LogIndex(self, self._index_event)
+        self.log_index = LogIndex(self, self._index_event, frozenset({"EpisodeOpened"}))
 
     def construct_recorder(self) -> ProcessRecorder:
         # A process recorder stores the followed feed's position with the events it causes.
@@ -420,7 +420,7 @@ class JourneyApplication(JsonApplication):
         self, client_id: UUID, organisation: str, purpose: SharingPurpose | None
     ) -> list[Episode]:
         """A client's episodes that the organisation may see, in the order they opened."""
-        self._log_index.catch_up()
+        self.log_index.catch_up()
         may_see = self.sharing(organisation, purpose)
         episodes = [self.get_episode(i) for i in self._by_client.get(client_id, [])]
         if not episodes:
@@ -465,22 +465,22 @@ class JourneyApplication(JsonApplication):
         return coordination
 
     def knows_client(self, client_id: UUID) -> bool:
-        self._log_index.catch_up()
+        self.log_index.catch_up()
         return client_id in self._by_client
 
     def has_episode_with(self, organisation: str, client_id: UUID) -> bool:
         """Is the organisation party to the client here (has it an episode of theirs)?"""
-        self._log_index.catch_up()
+        self.log_index.catch_up()
         return any(self._owners[e][0] == organisation for e in self._by_client.get(client_id, []))
 
     def episode_owner(self, episode_id: UUID) -> tuple[str, UUID] | None:
         """(organisation, client) of an episode, from the log index; for feed filtering."""
-        self._log_index.catch_up()
+        self.log_index.catch_up()
         return self._owners.get(episode_id)
 
     def clients_of(self, items: list[FeedItem]) -> list[UUID | None]:
         """For the audit of feed pages: the client of each item's episode (or TOP coordination)."""
-        self._log_index.catch_up()
+        self.log_index.catch_up()
         clients: list[UUID | None] = []
         for item in items:
             owner = self._owners.get(item.aggregate_id)

@@ -13,6 +13,7 @@ from services.common.deps import get_access_log
 from services.common.feed import FeedItem
 from services.common.follower import FeedFollower
 from services.common.issuer import service_token
+from services.common.log_index import WARM_WAIT_SECONDS
 from services.common.settings import Settings
 from services.common.web import (
     common_router,
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.router.lifespan_context = lifespan
     store = settings.store("journey")
     application = JourneyApplication(env=store)
+    application.log_index.warm(WARM_WAIT_SECONDS)
     app.state.application = application
     token = service_token(
         settings, "journey-follower", "journey-service", [settings.referral_audience]
@@ -118,7 +120,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "service": "journey",
             **store,
             "following": {"referral": following},
-            "reasons": store["reasons"] + lag,
+            "reasons": store["reasons"] + application.log_index.reasons() + lag,
         }
 
     app.include_router(router)

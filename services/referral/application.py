@@ -71,7 +71,7 @@ class ReferralApplication(JsonApplication):
         super().__init__(env)
         self._parties = Parties()
         self._persons = Persons()
-        self._log_index = LogIndex(self, self._index_event)
+        self.log_index = LogIndex(self, self._index_event)
 
     # Commands. Each takes the request's Idempotency-Key (a Receipt, or None) and answers
     # (aggregate, ids created): a key seen before answers its first result, before any rule is
@@ -85,7 +85,7 @@ class ReferralApplication(JsonApplication):
         replayed = self.replayed(receipt)
         if replayed is not None:
             return replayed
-        self._log_index.catch_up()
+        self.log_index.catch_up()
         client = Client(on=today(), by=by, **details)
         person_id, basis = self._persons.match(details) or (client.id, LinkBasis.NEW)
         link = PersonLink(on=today(), by=by, client_id=client.id, person_id=person_id, basis=basis)
@@ -250,12 +250,12 @@ class ReferralApplication(JsonApplication):
         return referral
 
     def is_party_to_client(self, organisation: str, client_id: UUID) -> bool:
-        self._log_index.catch_up()
+        self.log_index.catch_up()
         return organisation in self._parties.clients.get(client_id, set())
 
     def is_party_to(self, organisation: str, aggregate_id: UUID) -> bool:
         """For the feed: is this organisation party to the client or referral?"""
-        self._log_index.catch_up()
+        self.log_index.catch_up()
         referral = self._parties.referrals.get(aggregate_id)
         if referral is not None:
             return organisation in referral.parties
@@ -264,7 +264,7 @@ class ReferralApplication(JsonApplication):
     def standing_consents(self, referral: Referral) -> list[dict[str, Any]]:
         """The referral's consents that still stand today: each recorded after the client's
         last withdrawal (on any referral) and not past its end date."""
-        self._log_index.catch_up()
+        self.log_index.catch_up()
         withdrawn = self._parties.consent_withdrawn.get(referral.client_id, 0)
         return [
             {**consent, "holder": holder}
@@ -275,7 +275,7 @@ class ReferralApplication(JsonApplication):
 
     def clients_of(self, items: list[FeedItem]) -> list[UUID | None]:
         """For the audit of feed pages: the client whose data each feed item carries."""
-        self._log_index.catch_up()
+        self.log_index.catch_up()
         clients: list[UUID | None] = []
         for item in items:
             referral = self._parties.referrals.get(item.aggregate_id)
@@ -296,7 +296,7 @@ class ReferralApplication(JsonApplication):
         made_to: date | None = None,
     ) -> list[ReferralSummary]:
         """Referrals to an organisation, oldest first, filtered by status and referral date."""
-        self._log_index.catch_up()
+        self.log_index.catch_up()
         matches = [
             s
             for s in self._parties.referrals.values()
@@ -310,7 +310,7 @@ class ReferralApplication(JsonApplication):
 
     def _consent_recorded(self, event: Any) -> None:
         holder = event.by["organisation"]
-        self._parties.consent_recorded[event.originator_id, holder] = self._log_index.position
+        self._parties.consent_recorded[event.originator_id, holder] = self.log_index.position
 
     def _index_event(self, event: Any) -> None:
         name = type(event).__name__
@@ -335,13 +335,13 @@ class ReferralApplication(JsonApplication):
             if event.consent:
                 holder = event.by["organisation"]
                 self._parties.consent_recorded[event.originator_id, holder] = (
-                    self._log_index.position
+                    self.log_index.position
                 )
         elif name == "ConsentChanged":
             holder = event.by["organisation"]
-            self._parties.consent_recorded[event.originator_id, holder] = self._log_index.position
+            self._parties.consent_recorded[event.originator_id, holder] = self.log_index.position
         elif name == "ConsentWithdrawn":
-            self._parties.consent_withdrawn[event.client_id] = self._log_index.position
+            self._parties.consent_withdrawn[event.client_id] = self.log_index.position
         elif name in STATUS_AFTER and event.originator_id in self._parties.referrals:
             self._parties.referrals[event.originator_id].status = STATUS_AFTER[name]
 

@@ -9,6 +9,7 @@ from services.common.auth import Caller
 from services.common.codes import SharingPurpose
 from services.common.deps import get_access_log
 from services.common.feed import FeedItem
+from services.common.log_index import WARM_WAIT_SECONDS
 from services.common.settings import Settings
 from services.common.web import common_router, create_service_app, store_health
 from services.referral.api import get_application, router
@@ -60,13 +61,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = create_service_app("referral", "Referral service", DESCRIPTION, settings, STATUS)
     store = settings.store("referral")
     application = ReferralApplication(env=store)
+    application.log_index.warm(WARM_WAIT_SECONDS)
     app.state.application = application
     app.state.access_log = AccessLog(env=access_log_env(store))
 
     def health(request: Request) -> dict[str, object]:
+        store = store_health(application)
         return {
             "service": "referral",
-            **store_health(application),
+            **store,
+            "reasons": store["reasons"] + application.log_index.reasons(),
         }
 
     def feed_filter(

@@ -158,6 +158,20 @@ def _move_tables(engine: Engine) -> None:
             connection.exec_driver_sql(f'ALTER TABLE {SHADOW_SCHEMA}."{table}" SET SCHEMA public')
 
 
+UNAVAILABLE_FOR_SECONDS = 900.0  # a feed answering 503 for longer ends the rebuild
+
+
+def retry_after(error: httpx.HTTPError) -> float | None:
+    """Seconds to wait before asking again, for a 503 answer (its Retry-After, at least 1 s);
+    None for any other failure."""
+    if not isinstance(error, httpx.HTTPStatusError) or error.response.status_code != 503:
+        return None
+    try:
+        return max(1.0, float(error.response.headers.get("Retry-After", "1")))
+    except ValueError:
+        return 1.0
+
+
 def follow_feeds(engine: Engine, settings: Settings, out: IO[str] | None) -> dict[str, int]:
     """Apply both feeds from the start until caught up, with progress."""
     audiences = [settings.referral_audience, settings.journey_audience]
@@ -168,17 +182,29 @@ def follow_feeds(engine: Engine, settings: Settings, out: IO[str] | None) -> dic
         for feed, follower in followers(engine, urls, token, settings.follow_page_size, 0).items():
             task = bar.add_task(f"{feed} feed", total=None)
             started, applied, has_more = time.monotonic(), 0, True
-            try:
-                # Pages of internal records hold no items: only has_more says we are done.
-                while has_more:
+            unavailable_since: float | None = None
+            # Pages of internal records hold no items: only has_more says we are done.
+            while has_more:
+                try:
                     page = follower.poll_once(http)
-                    applied, has_more = applied + len(page.items), page.has_more
-                    bar.update(task, completed=follower.position, total=page.last_position)
-            except httpx.HTTPError as error:
-                sys.exit(
-                    f"\ncannot read the {feed} feed at {urls[feed]}: {error}. "
-                    f"Start the {feed} service (make run) or set TJ_{feed.upper()}_URL."
-                )
+                except httpx.HTTPError as error:
+                    # 503: the service is starting (indexing its log) or its store is briefly
+                    # unavailable; it says when to ask again. Anything else ends the rebuild.
+                    wait = retry_after(error)
+                    now = time.monotonic()
+                    unavailable_since = unavailable_since or now
+                    if wait is None or now - unavailable_since > UNAVAILABLE_FOR_SECONDS:
+                        sys.exit(
+                            f"\ncannot read the {feed} feed at {urls[feed]}: {error}. "
+                            f"Start the {feed} service (make run) or set TJ_{feed.upper()}_URL."
+                        )
+                    bar.update(task, description=f"{feed} feed (unavailable, retrying)")
+                    time.sleep(wait)
+                    continue
+                unavailable_since = None
+                bar.update(task, description=f"{feed} feed")
+                applied, has_more = applied + len(page.items), page.has_more
+                bar.update(task, completed=follower.position, total=page.last_position)
             rate = applied / max(time.monotonic() - started, 1e-9)
             bar.console.print(f"{feed}: {applied} events applied ({rate:,.0f}/s)")
             counts[feed] = applied

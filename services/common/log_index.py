@@ -5,6 +5,7 @@ It reads the store, not in-process state, so several processes of one service ag
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -66,7 +67,7 @@ class LogIndex:
                 self.catch_up()
             except Exception as error:  # the store is unreachable at start-up: again shortly
                 log.warning("indexing the event log: %s; again in %ss", error, WARM_RETRY_SECONDS)
-                threading.Event().wait(WARM_RETRY_SECONDS)
+                time.sleep(WARM_RETRY_SECONDS)
                 continue
             self._warm.set()
             return

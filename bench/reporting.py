@@ -182,10 +182,11 @@ def bench(
     clients: int,
     feeding: str = "both",
     source: Path | None = None,
+    only: str | None = None,
 ) -> None:
     """`feeding`: "both" (catch-up over HTTP, then a rebuild), "catch-up" (no rebuild),
     "rebuild" (no catch-up: the read models are built by a rebuild alone) or "reuse" (the read
-    models a --keep run left caught up)."""
+    models a --keep run left caught up). `only`: ask only the questions whose name holds it."""
     print(f"\n== {label}: {clients:,} clients ==", flush=True)
     events = copied(source, urls, clients) if source else generated(urls, data, clients)
     env = {
@@ -339,8 +340,12 @@ def bench(
                 ),
                 (f"worklist, keyworker ({largest})", "/worklist", keyworker, owner, 200),
             ):
+                if only is not None and only not in name:
+                    continue
                 p50, p95 = results[name] = latencies(http, path, params, headers, n, name)
                 print(f"  {name:<29} p50 {p50:7.1f} ms   p95 {p95:7.1f} ms", flush=True)
+            if only is not None:
+                return
             for kind in (", each question new", " as_at+known_at, new"):
                 ratio = results[f"England{kind}"][1] / results[f"org KPIs{kind}"][1]
                 print(f"  England / one organisation, p95 ({kind.strip(', ')}): {ratio:.1f}x")
@@ -441,6 +446,9 @@ def main() -> None:
         help="catch-up over HTTP then a rebuild (default), catch-up only, rebuild only, or "
         "(with --keep) reuse the read models a previous run left",
     )
+    parser.add_argument(
+        "--only", help="ask only the questions whose name holds this (e.g. 'org KPIs', 'worklist')"
+    )
     args = parser.parse_args()
     if args.generate_only:
         args.keep.mkdir(parents=True, exist_ok=True)
@@ -460,7 +468,9 @@ def main() -> None:
             urls = {
                 s: f"sqlite:///{data / f'{s}.db'}" for s in ("referral", "journey", "reporting")
             }
-            bench("SQLite (embedded default)", urls, data, args.clients, args.feeding)
+            bench(
+                "SQLite (embedded default)", urls, data, args.clients, args.feeding, None, args.only
+            )
     if args.store in ("postgres", "both"):
         with (
             tempfile.TemporaryDirectory() as tmp,
@@ -475,6 +485,7 @@ def main() -> None:
                 args.clients,
                 "both" if args.feeding == "reuse" else args.feeding,
                 args.source,
+                args.only,
             )
 
 

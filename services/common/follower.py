@@ -34,6 +34,27 @@ log = logging.getLogger(__name__)
 TokenProvider = Callable[[], str]
 
 
+def retry_after(error: BaseException) -> float | None:
+    """Seconds to wait before asking again, for a 503 answer (its Retry-After, at least 1 s);
+    None for any other failure."""
+    if not isinstance(error, httpx.HTTPStatusError) or error.response.status_code != 503:
+        return None
+    try:
+        return max(1.0, float(error.response.headers.get("Retry-After", "1")))
+    except ValueError:
+        return 1.0
+
+
+def waits(error: BaseException, backoff: float, most: float) -> tuple[float, float]:
+    """(seconds to wait now, the backoff after): a 503 says when to ask again (a service
+    indexing its log at start-up), so it is asked then, not after a backoff grown while it
+    was starting; any other failure waits the backoff, which doubles up to `most`."""
+    told = retry_after(error)
+    if told is not None:
+        return min(told, most), backoff
+    return backoff, min(backoff * 2, most)
+
+
 class FeedFollower:
     def __init__(
         self,
@@ -157,10 +178,10 @@ class FeedFollower:
                 except Exception as error:
                     FOLLOWER_ERRORS.labels(self.name).inc()
                     self.last_error = f"{type(error).__name__}: {error}"
-                    log.warning("%s feed: %s; retrying in %.1fs", self.name, error, backoff)
+                    wait, backoff = waits(error, backoff, self.max_backoff_seconds)
+                    log.warning("%s feed: %s; retrying in %.1fs", self.name, error, wait)
                     self.position = None
-                    self._stop.wait(backoff)
-                    backoff = min(backoff * 2, self.max_backoff_seconds)
+                    self._stop.wait(wait)
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self.run, name=f"follow-{self.name}", daemon=True)

@@ -28,6 +28,7 @@ import httpx
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
+from services.common.follower import retry_after
 from services.common.issuer import service_token
 from services.common.progress import progress
 from services.common.settings import Settings
@@ -159,17 +160,6 @@ def _move_tables(engine: Engine) -> None:
 
 
 UNAVAILABLE_FOR_SECONDS = 900.0  # a feed answering 503 for longer ends the rebuild
-
-
-def retry_after(error: httpx.HTTPError) -> float | None:
-    """Seconds to wait before asking again, for a 503 answer (its Retry-After, at least 1 s);
-    None for any other failure."""
-    if not isinstance(error, httpx.HTTPStatusError) or error.response.status_code != 503:
-        return None
-    try:
-        return max(1.0, float(error.response.headers.get("Retry-After", "1")))
-    except ValueError:
-        return 1.0
 
 
 def follow_feeds(engine: Engine, settings: Settings, out: IO[str] | None) -> dict[str, int]:

@@ -1,9 +1,10 @@
-"""A rebuild reading a feed that answers 503 (its service still indexing its log after starting,
-or its store briefly unavailable) waits as told and asks again; other failures end it."""
+"""A rebuild or a follower reading a feed that answers 503 (its service still indexing its log
+after starting, or its store briefly unavailable) waits as told and asks again; other failures
+end a rebuild and back a follower off."""
 
 import httpx
 
-from services.reporting.rebuild import retry_after
+from services.common.follower import retry_after, waits
 
 
 def failure(status: int, headers: dict[str, str] | None = None) -> httpx.HTTPError:
@@ -24,3 +25,10 @@ def test_other_failures_end_the_rebuild() -> None:
     assert retry_after(failure(401)) is None
     refused = httpx.ConnectError("refused", request=httpx.Request("GET", "http://journey/feed"))
     assert retry_after(refused) is None
+
+
+def test_a_follower_asks_again_when_told_and_backs_off_otherwise() -> None:
+    assert waits(failure(503, {"Retry-After": "2"}), backoff=16.0, most=30.0) == (2.0, 16.0)
+    assert waits(failure(503, {"Retry-After": "120"}), backoff=0.5, most=30.0) == (30.0, 0.5)
+    assert waits(failure(500), backoff=0.5, most=30.0) == (0.5, 1.0)
+    assert waits(failure(500), backoff=16.0, most=30.0) == (16.0, 30.0)

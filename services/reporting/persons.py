@@ -64,20 +64,27 @@ def episodes_of(connection: Connection, person_ids: set[str]) -> set[str]:
 
 
 def openings_by_person(
-    connection: Connection, knowledge: Knowledge, start: date, end: date
+    connection: Connection, knowledge: Knowledge, start: date, end: date, of_persons: set[str]
 ) -> dict[str, list[date]]:
     """The dates episodes were opened (re-engaged ones included) from start to end, at any
-    organisation, by person as known then."""
-    query = select(type_coerce(FactRow.business_date, String), FactRow.data).where(
-        FactRow.type == "EpisodeOpened",
-        effective(knowledge),
-        FactRow.business_date >= start,
-        FactRow.business_date <= end,
-    )
-    rows = [
-        (as_date(on), str(orjson.loads(data)["client_id"]))
-        for on, data in connection.execute(query)
-    ]
+    organisation, by person as known then, for these persons: looked up by the episodes of
+    their registrations (ix_facts_episode_version), not every opening in England (one
+    organisation's year at 100,000 clients: 161 -> 14 ms)."""
+    episodes = sorted(episodes_of(connection, of_persons))
+    rows = []
+    for at in range(0, len(episodes), 500):
+        # The type compared as an expression, which no index serves: compared as the column,
+        # SQLite ranged over every opening (ix_facts_type_date) for each batch of episodes.
+        query = select(type_coerce(FactRow.business_date, String), FactRow.data).where(
+            FactRow.episode_id.in_(episodes[at : at + 500]),
+            FactRow.type.concat("") == "EpisodeOpened",
+            effective(knowledge),
+        )
+        rows += [
+            (as_date(on), str(orjson.loads(data)["client_id"]))
+            for on, data in connection.execute(query)
+            if start <= as_date(on) <= end
+        ]
     persons = persons_of(connection, {client for _, client in rows}, knowledge)
     found: dict[str, list[date]] = defaultdict(list)
     for on, client in rows:
@@ -128,7 +135,9 @@ def re_presentation(
         return without_re_presentation([], {}, {})
     person_of = persons_of(connection, {client for client, _ in done}, knowledge)
     window = timedelta(days=RE_PRESENTATION_DAYS)
+    last = min(period.end + window, asked)
+    chosen = set(person_of.values())
     openings = openings_by_person(
-        connection, knowledge, period.start + timedelta(days=1), min(period.end + window, asked)
+        connection, knowledge, period.start + timedelta(days=1), last, chosen
     )
     return without_re_presentation(done, person_of, openings)

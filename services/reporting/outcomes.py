@@ -137,24 +137,23 @@ def structured_starts_by_person(
     if of_persons is None:
         found_rows = [(e, on, data) for e, on, data in connection.execute(query)]
     else:
-        # By episode only (ix_facts_episode_version), type and date checked here: given them
-        # too, SQLite ranged over every start in the dates for each batch of episodes.
+        # By episode (ix_facts_episode_version), the type compared as an expression no index
+        # serves, the dates checked here: given the type and dates as columns, SQLite ranged
+        # over every start in the dates for each batch of episodes.
         episodes = sorted(persons.episodes_of(connection, of_persons))
         found_rows = [
             (episode, on, data)
             for at in range(0, len(episodes), 500)
-            for episode, kind, on, data in connection.execute(
+            for episode, on, data in connection.execute(
                 select(
-                    FactRow.episode_id,
-                    FactRow.type,
-                    type_coerce(FactRow.business_date, String),
-                    FactRow.data,
+                    FactRow.episode_id, type_coerce(FactRow.business_date, String), FactRow.data
                 ).where(
                     FactRow.episode_id.in_(episodes[at : at + 500]),
+                    FactRow.type.concat("") == "InterventionStarted",
                     queries.effective(knowledge),
                 )
             )
-            if kind == "InterventionStarted" and start <= queries.as_date(on) <= end
+            if start <= queries.as_date(on) <= end
         ]
     rows = [
         (str(episode), queries.as_date(on))

@@ -229,8 +229,6 @@ def episodes(
     )
     if scope.organisation is not None:
         query = query.where(FactRow.organisation == scope.organisation)
-    if only is not None:
-        query = query.where(FactRow.episode_id.in_(only))
     grouped: dict[str, list[Any]] = defaultdict(list)
     for row in connection.execute(query).all():
         grouped[row[0]].append(row)

@@ -71,7 +71,7 @@ def test_one_keyworkers_worklist_and_exit_tops_equal_the_full_fold(
                     organisation,
                     knowledge,
                     day,
-                    keyworker_episodes(connection, organisation, kw),
+                    keyworker_episodes(organisation, kw),
                 )
                 assert key([i for i in named if i.keyworker == kw]) == key(
                     [i for i in everything if i.keyworker == kw]

@@ -12,7 +12,6 @@ checks each service's chain on the configured stores (exit code 1 at the first b
 import argparse
 import bisect
 import hashlib
-import json
 import random
 import sys
 import threading
@@ -49,7 +48,11 @@ class AuditEntry(DomainEvent):
 
 
 def canonical(entry: dict[str, Any]) -> bytes:
-    return json.dumps(entry, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    """Compact JSON, keys sorted, UTF-8 unescaped: byte for byte what
+    json.dumps(entry, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    gives for an entry's strings and nulls (tests/unit/test_audit_canonical.py checks every
+    code point), which links were first hashed with; orjson takes a fifth of the time."""
+    return orjson.dumps(entry, option=orjson.OPT_SORT_KEYS)
 
 
 def link_hash(previous: str, entry: dict[str, Any]) -> str:

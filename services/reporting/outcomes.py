@@ -126,40 +126,29 @@ def structured_starts_by_person(
     """Structured intervention starts from start to end, at any organisation, by person; with
     `of_persons`, only theirs are looked up (by the episodes of their registrations), not
     every start in England."""
-    query = select(
-        FactRow.episode_id, type_coerce(FactRow.business_date, String), FactRow.data
-    ).where(
-        FactRow.type == "InterventionStarted",
-        queries.effective(knowledge),
-        FactRow.business_date.between(start, end),
-    )
-    found_rows: list[tuple[str, str, str]]
+    found_rows: list[tuple[str, date, dict[str, Any]]]
     if of_persons is None:
-        found_rows = [(e, on, data) for e, on, data in connection.execute(query)]
-    else:
-        # By episode (ix_facts_episode_version), the type compared as an expression no index
-        # serves, the dates checked here: given the type and dates as columns, SQLite ranged
-        # over every start in the dates for each batch of episodes.
+        query = select(
+            FactRow.episode_id, type_coerce(FactRow.business_date, String), FactRow.data
+        ).where(
+            FactRow.type == "InterventionStarted",
+            queries.effective(knowledge),
+            FactRow.business_date.between(start, end),
+        )
+        found_rows = [
+            (str(e), queries.as_date(on), orjson.loads(data))
+            for e, on, data in connection.execute(query)
+        ]
+    else:  # by their episodes, the dates checked here (queries.facts_of_type)
         episodes = sorted(persons.episodes_of(connection, of_persons))
         found_rows = [
             (episode, on, data)
-            for at in range(0, len(episodes), 500)
-            for episode, on, data in connection.execute(
-                select(
-                    FactRow.episode_id, type_coerce(FactRow.business_date, String), FactRow.data
-                ).where(
-                    FactRow.episode_id.in_(episodes[at : at + 500]),
-                    FactRow.type.concat("") == "InterventionStarted",
-                    queries.effective(knowledge),
-                )
+            for episode, on, data in queries.facts_of_type(
+                connection, "InterventionStarted", knowledge, episodes
             )
-            if start <= queries.as_date(on) <= end
+            if start <= on <= end
         ]
-    rows = [
-        (str(episode), queries.as_date(on))
-        for episode, on, data in found_rows
-        if int(orjson.loads(data)["tier"]) in (3, 4)
-    ]
+    rows = [(episode, on) for episode, on, data in found_rows if int(data["tier"]) in (3, 4)]
     clients = queries.client_of_episodes(connection, {episode for episode, _ in rows})
     person_of = persons.persons_of(connection, set(clients.values()), knowledge)
     found: dict[str, list[date]] = defaultdict(list)

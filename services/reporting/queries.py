@@ -436,13 +436,49 @@ def re_engagements_statement(*kind: bool) -> Any:
     return query
 
 
+CLIENT_OF_EPISODES = select(FactRow.episode_id, FactRow.data).where(
+    FactRow.version == 1, FactRow.episode_id.in_(bindparam("episodes", expanding=True))
+)
+
+
 def client_of_episodes(connection: Connection, episode_ids: set[str]) -> dict[str, str]:
-    if not episode_ids:
-        return {}
-    query = select(FactRow.episode_id, FactRow.data).where(
-        FactRow.version == 1, FactRow.episode_id.in_(episode_ids)
+    ids = sorted(episode_ids)
+    return {
+        str(e): json.loads(d)["client_id"]
+        for at in range(0, len(ids), 500)
+        for e, d in connection.execute(CLIENT_OF_EPISODES, {"episodes": ids[at : at + 500]})
+    }
+
+
+def facts_of_type(
+    connection: Connection, kind: str, knowledge: Knowledge, episodes: list[str]
+) -> list[tuple[str, date, dict[str, Any]]]:
+    """(episode id, business date, data) of these episodes' effective facts of one type.
+
+    Looked up by episode (ix_facts_episode_version), the type compared as an expression no
+    index serves: compared as the column, SQLite ranged over every fact of the type
+    (ix_facts_type_date) for each batch of episodes."""
+    statement = facts_of_type_statement(knowledge.as_at is not None, knowledge.known_at is not None)
+    values = {"kind": kind, "as_at": knowledge.as_at, "known_at": knowledge.known_at}
+    return [
+        (str(episode), as_date(on), orjson.loads(data))
+        for at in range(0, len(episodes), 500)
+        for episode, on, data in connection.execute(
+            statement, {**values, "episodes": episodes[at : at + 500]}
+        )
+    ]
+
+
+@cache
+def facts_of_type_statement(as_at: bool, known_at: bool) -> Any:
+    _, knowledge, _, _ = bound_question(False, False, as_at, known_at)
+    return select(
+        FactRow.episode_id, type_coerce(FactRow.business_date, String), FactRow.data
+    ).where(
+        FactRow.episode_id.in_(bindparam("episodes", expanding=True)),
+        FactRow.type.concat("") == bindparam("kind", type_=String),
+        effective(knowledge),
     )
-    return {str(e): json.loads(d)["client_id"] for e, d in connection.execute(query)}
 
 
 def has_episode_with(connection: Connection, organisation: str, client_id: object) -> bool:

@@ -141,14 +141,12 @@ class Frame:
         (started by then, not ended before `since`): read on the summary when the episode has
         one, looked up in its spans only when it has several."""
         T, as_at = SummarySpan, self.as_at
-        several = (
-            select(T.id)
-            .where(
+        several = queries.has_row(
+            select(T.id).where(
                 self.children(T),
                 T.started_on <= self.upto,
                 or_(T.ended_on.is_(None), T.ended_on > as_at, T.ended_on >= since),
             )
-            .exists()
         )
         one = and_(
             S.span_started_on <= self.upto,
@@ -340,14 +338,12 @@ def statement_of(rows: str, organisation: bool, area: bool, by_organisation: boo
     )
     since = end - TOP_COMPLIANCE_DAYS
     T = SummaryTop
-    reviewed = (
-        select(T.id)
-        .where(
+    reviewed = queries.has_row(
+        select(T.id).where(
             f.children(T),
             T.stage == "review",
             T.interviewed_on.between(since, upto),
         )
-        .exists()
     )
     # Each episode's dates as at and its conditions, worked out once in `base`; the flags
     # below read its columns. Written into every flag instead, SQLite worked each out once per

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, exists, func, literal, or_, select
+from sqlalchemy import Connection, bindparam, func, literal, or_, select
 
 from services.reporting.kpis import RE_PRESENTATION_DAYS, Period, without_re_presentation
 from services.reporting.models import (
@@ -21,6 +21,7 @@ from services.reporting.queries import (
     bound_question,
     children,
     facts_of_type,
+    has_row,
     known,
     summaries_in_force,
 )
@@ -106,10 +107,12 @@ def completions(
     last = min(end, as_at, asked.toordinal() - RE_PRESENTATION_DAYS)
     if last < start:  # no completion in the period has had its 182 days yet
         return []
-    treated = exists().where(
-        children(T),
-        T.started_on <= min(end, as_at),
-        or_(T.ended_on.is_(None), T.ended_on > as_at, T.ended_on >= start),
+    treated = has_row(
+        select(T.id).where(
+            children(T),
+            T.started_on <= min(end, as_at),
+            or_(T.ended_on.is_(None), T.ended_on > as_at, T.ended_on >= start),
+        )
     )
     query = select(S.client_id, S.discharged_on).where(
         *summaries_in_force(knowledge),

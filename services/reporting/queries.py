@@ -101,6 +101,14 @@ def bound_question(
     return scope, knowledge, bindparam("start"), bindparam("end")
 
 
+def has_row(query: Any) -> Any:
+    """Whether a correlated query (of a non-null column) finds a row for the outer row, looked
+    up for each row through its index. Written as EXISTS, PostgreSQL may instead read every row
+    the subquery could find for any outer row and hash them (a hashed SubPlan): one
+    organisation's question read every review TOP in England that way."""
+    return query.limit(1).scalar_subquery().is_not(None)
+
+
 def children(table: Any, summary: Any = EpisodeSummary) -> Any:
     """The child rows (spans, plans, profiles, TOPs) of an episode summary row (`summary`: its
     episode_id and recorded_from): written with the row's own span of recording time

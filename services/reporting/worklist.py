@@ -155,14 +155,8 @@ def exit_top_candidates(organisation: str, knowledge: queries.Knowledge, day: da
     T, ordinal = SummaryTop, day.toordinal()
 
     def tops(*conditions: Any) -> Any:
-        return (
-            select(T.id)
-            .where(
-                queries.children(T),
-                T.interviewed_on <= ordinal,
-                *conditions,
-            )
-            .exists()
+        return queries.has_row(
+            select(T.id).where(queries.children(T), T.interviewed_on <= ordinal, *conditions)
         )
 
     return select(S.episode_id, S.referral_id, S.client_id, S.discharged_on).where(

@@ -18,6 +18,7 @@ from services.reporting.models import (
 from services.reporting.queries import (
     Knowledge,
     Scope,
+    batched,
     bound_question,
     children,
     facts_of_type,
@@ -32,11 +33,10 @@ def persons_of(
 ) -> dict[str, str]:
     """client id -> person id; a client with no link known then is a person of its own."""
     found = {c: c for c in client_ids}
-    ids = sorted(client_ids)
     statement = persons_statement(knowledge.known_at is not None)
-    for at in range(0, len(ids), 500):
-        values = {"clients": ids[at : at + 500], "known_at": knowledge.known_at}
-        found.update((str(c), str(p)) for c, p in connection.execute(statement, values))
+    values = {"known_at": knowledge.known_at}
+    rows = batched(connection, statement, "clients", sorted(client_ids), values)
+    found.update((str(c), str(p)) for c, p in rows)
     return found
 
 
@@ -61,17 +61,10 @@ EPISODES_OF_CLIENTS = select(EpisodeSummary.episode_id).where(
 def episodes_of(connection: Connection, person_ids: set[str]) -> set[str]:
     """The ids of every episode of any registration ever linked to these persons (a superset,
     whatever the knowledge: callers keep what is in force)."""
-    clients = set(person_ids)
-    ids = sorted(person_ids)
-    for at in range(0, len(ids), 500):
-        linked = connection.execute(LINKED_CLIENTS, {"persons": ids[at : at + 500]})
-        clients.update(str(c) for (c,) in linked)
-    found: set[str] = set()
-    chosen = sorted(clients)
-    for at in range(0, len(chosen), 500):
-        of = connection.execute(EPISODES_OF_CLIENTS, {"clients": chosen[at : at + 500]})
-        found.update(str(e) for (e,) in of)
-    return found
+    linked = batched(connection, LINKED_CLIENTS, "persons", sorted(person_ids))
+    clients = set(person_ids) | {str(c) for (c,) in linked}
+    episodes = batched(connection, EPISODES_OF_CLIENTS, "clients", sorted(clients))
+    return {str(e) for (e,) in episodes}
 
 
 def openings_by_person(

@@ -2,7 +2,7 @@
 
 import json
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cache
@@ -444,18 +444,26 @@ def re_engagements_statement(*kind: bool) -> Any:
     return query
 
 
+BATCH = 500  # values bound to one expanding parameter per statement
+
+
+def batched(
+    connection: Connection, statement: Any, name: str, ids: list[str], values: Any = None
+) -> Iterator[Any]:
+    """The rows of a statement whose expanding parameter `name` takes the ids, BATCH at a
+    time (SQLite allows only so many parameters in one statement)."""
+    for at in range(0, len(ids), BATCH):
+        yield from connection.execute(statement, {**(values or {}), name: ids[at : at + BATCH]})
+
+
 CLIENT_OF_EPISODES = select(FactRow.episode_id, FactRow.data).where(
     FactRow.version == 1, FactRow.episode_id.in_(bindparam("episodes", expanding=True))
 )
 
 
 def client_of_episodes(connection: Connection, episode_ids: set[str]) -> dict[str, str]:
-    ids = sorted(episode_ids)
-    return {
-        str(e): json.loads(d)["client_id"]
-        for at in range(0, len(ids), 500)
-        for e, d in connection.execute(CLIENT_OF_EPISODES, {"episodes": ids[at : at + 500]})
-    }
+    rows = batched(connection, CLIENT_OF_EPISODES, "episodes", sorted(episode_ids))
+    return {str(e): json.loads(d)["client_id"] for e, d in rows}
 
 
 def facts_of_type(
@@ -468,13 +476,8 @@ def facts_of_type(
     (ix_facts_type_date) for each batch of episodes."""
     statement = facts_of_type_statement(knowledge.as_at is not None, knowledge.known_at is not None)
     values = {"kind": kind, "as_at": knowledge.as_at, "known_at": knowledge.known_at}
-    return [
-        (str(episode), as_date(on), orjson.loads(data))
-        for at in range(0, len(episodes), 500)
-        for episode, on, data in connection.execute(
-            statement, {**values, "episodes": episodes[at : at + 500]}
-        )
-    ]
+    rows = batched(connection, statement, "episodes", episodes, values)
+    return [(str(episode), as_date(on), orjson.loads(data)) for episode, on, data in rows]
 
 
 @cache
